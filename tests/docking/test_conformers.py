@@ -1,0 +1,137 @@
+"""Conformers, rotatable bonds, torsion changes (against RDKit's dihedrals) and conformer matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from rdkit import Chem
+from rdkit.Chem import rdMolTransforms
+
+from disco_dock.docking.data.conformers import (
+    apply_torsion_changes,
+    generate_conformers,
+    kabsch_align,
+    match_conformer,
+    rmsd,
+    rotatable_bonds,
+    torsion_quadruples,
+)
+from disco_dock.docking.data.ligand import ligand_from_smiles, read_ligand
+from tests.docking.conftest import COMPLEXES, ligand_path
+
+
+def wrap(angle: np.ndarray) -> np.ndarray:
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+@pytest.mark.parametrize(
+    ("smiles", "expected"),
+    [
+        ("CC", []),  # each side a single atom
+        ("CC(C)C", []),
+        ("C1CCCCC1C", []),  # ring bond, and a terminal methyl
+        ("CCCC", [(1, 2, 2)]),  # (bond atoms, number of atoms moved)
+        ("c1ccccc1-c1ccccc1", [(5, 6, 6)]),
+        ("CCCCC(=O)O", [(1, 2, 2), (2, 3, 3), (3, 4, 3)]),
+    ],
+)
+def test_rotatable_bonds(smiles: str, expected: list[tuple[int, int, int]]) -> None:
+    mol = ligand_from_smiles(smiles).mol
+    bonds, moving = rotatable_bonds(mol)
+    assert bonds.shape == (len(expected), 2) and moving.shape == (len(expected), mol.GetNumAtoms())
+    found = sorted((*sorted(bond), int(mask.sum())) for bond, mask in zip(bonds.tolist(), moving))
+    assert found == sorted(expected)
+    for (u, v), mask in zip(bonds.tolist(), moving):
+        assert mask[v] and not mask[u]
+        assert mask.sum() <= mol.GetNumAtoms() - mask.sum()  # the smaller side moves
+
+
+@pytest.mark.parametrize("name", COMPLEXES)
+def test_torsion_changes_match_rdkit_dihedrals(name: str) -> None:
+    ligand = read_ligand(ligand_path(name))
+    mol = ligand.mol
+    bonds, moving = rotatable_bonds(mol)
+    assert len(bonds) > 0
+    delta = np.random.default_rng(0).uniform(-np.pi, np.pi, len(bonds))
+    pos = torch.as_tensor(ligand.positions)
+    new = apply_torsion_changes(pos, torch.as_tensor(bonds), torch.as_tensor(moving), torch.as_tensor(delta)).numpy()
+
+    changed = Chem.Mol(mol)
+    conformer = changed.GetConformer()
+    for i, xyz in enumerate(new):
+        conformer.SetAtomPosition(i, xyz.tolist())
+    before = [rdMolTransforms.GetDihedralRad(mol.GetConformer(), *quad) for quad in torsion_quadruples(mol, bonds).tolist()]
+    after = [rdMolTransforms.GetDihedralRad(conformer, *quad) for quad in torsion_quadruples(mol, bonds).tolist()]
+    np.testing.assert_allclose(wrap(np.array(after) - np.array(before) - delta), 0.0, atol=1e-6)
+    # bond lengths do not change
+    for bond in mol.GetBonds():
+        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        assert np.linalg.norm(new[i] - new[j]) == pytest.approx(np.linalg.norm(ligand.positions[i] - ligand.positions[j]), abs=1e-6)
+
+
+def test_torsion_changes_are_batched_and_differentiable() -> None:
+    ligand = read_ligand(ligand_path("1s3v"))
+    bonds, moving = (torch.as_tensor(a) for a in rotatable_bonds(ligand.mol))
+    pos = torch.as_tensor(ligand.positions)
+    delta = torch.randn(5, len(bonds), dtype=torch.float64, requires_grad=True)
+    batched = apply_torsion_changes(pos.expand(5, -1, -1), bonds, moving, delta)
+    for i in range(5):
+        torch.testing.assert_close(batched[i], apply_torsion_changes(pos, bonds, moving, delta[i]))
+    batched.sum().backward()
+    assert delta.grad is not None and torch.isfinite(delta.grad).all()
+    torch.testing.assert_close(apply_torsion_changes(pos, bonds, moving, torch.zeros(len(bonds), dtype=torch.float64)), pos)
+
+
+def test_generate_conformers_is_seeded() -> None:
+    mol = ligand_from_smiles("CC(=O)Nc1ccc(O)cc1").mol
+    first, again, other = (generate_conformers(mol, num=2, seed=seed) for seed in (3, 3, 4))
+    assert first.method == "etkdg" and first.pos.shape == (2, mol.GetNumAtoms(), 3)
+    np.testing.assert_array_equal(first.pos, again.pos)
+    assert not np.allclose(first.pos, other.pos)
+
+
+def test_conformer_fallback_to_input_pose() -> None:
+    """ETKDG cannot embed a five-bond carbon (read with partial sanitisation): the input pose is used."""
+    mol = Chem.MolFromSmiles("CC(C)(C)(C)C", sanitize=False)
+    mol.UpdatePropertyCache(strict=False)
+    conformer = Chem.Conformer(mol.GetNumAtoms())
+    for i, xyz in enumerate(np.random.default_rng(0).normal(size=(mol.GetNumAtoms(), 3)) * 1.5):
+        conformer.SetAtomPosition(i, xyz.tolist())
+    mol.AddConformer(conformer)
+    result = generate_conformers(mol)
+    assert result.method.startswith("input pose (ETKDG failed")
+    np.testing.assert_array_equal(result.pos[0], mol.GetConformer().GetPositions())
+
+
+@pytest.mark.parametrize("name", COMPLEXES)
+def test_conformer_matching_lowers_rmsd_and_is_reachable(name: str) -> None:
+    ligand = read_ligand(ligand_path(name))
+    bonds, moving = rotatable_bonds(ligand.mol)
+    conformer = generate_conformers(ligand.mol, seed=0).pos[0]
+    crystal = ligand.positions
+    result = match_conformer(ligand.mol, conformer, crystal, bonds, moving)
+    goal = torch.as_tensor(crystal)
+    rigid = float(rmsd(kabsch_align(torch.as_tensor(conformer), goal), goal))
+    assert result.rmsd_before == pytest.approx(rigid)
+    assert result.rmsd < result.rmsd_before
+    assert result.rmsd == pytest.approx(float(rmsd(torch.as_tensor(result.pos), goal)), abs=1e-6)
+    # reachable: the recorded torsion changes plus a rigid motion give the matched pose
+    moved = apply_torsion_changes(torch.as_tensor(conformer), torch.as_tensor(bonds), torch.as_tensor(moving), torch.as_tensor(result.torsion_changes))
+    np.testing.assert_allclose(kabsch_align(moved, goal).numpy(), result.pos, atol=1e-5)
+    # the local structure (bond lengths) is the conformer's, not the crystal's
+    for bond in ligand.mol.GetBonds():
+        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        assert np.linalg.norm(result.pos[i] - result.pos[j]) == pytest.approx(np.linalg.norm(conformer[i] - conformer[j]), abs=1e-5)
+
+
+def test_matching_recovers_a_pure_torsion_change() -> None:
+    """A pose made from the conformer by torsion changes and a rigid motion is matched to ~0 RMSD."""
+    ligand = read_ligand(ligand_path("1s3v"))
+    bonds, moving = rotatable_bonds(ligand.mol)
+    conformer = torch.as_tensor(generate_conformers(ligand.mol).pos[0])
+    delta = torch.as_tensor(np.random.default_rng(1).uniform(-np.pi, np.pi, len(bonds)))
+    target = apply_torsion_changes(conformer, torch.as_tensor(bonds), torch.as_tensor(moving), delta) + torch.tensor([5.0, -3.0, 2.0], dtype=torch.float64)
+    result = match_conformer(ligand.mol, conformer.numpy(), target.numpy(), bonds, moving)
+    assert result.rmsd_before > 0.5
+    assert result.rmsd < 1e-3
