@@ -1,0 +1,222 @@
+"""Training utilities shared by every backend: seeding, devices, EMA, checkpoints, metrics log, the loop.
+
+Checkpoints hold the configuration, weights, EMA weights, optimizer state, step and every random
+number generator's state, so that a resumed run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' gives CUDA when present, else CPU; anything else is passed to torch.device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but is not available on this machine")
+    return device
+
+
+def progress(iterable=None, total: int | None = None, desc: str = "", initial: int = 0) -> tqdm:
+    """A progress bar on stderr, quiet enough for CI logs."""
+    return tqdm(iterable, total=total, desc=desc, initial=initial, mininterval=2.0, dynamic_ncols=True, leave=False)
+
+
+class EMA(nn.Module):
+    """Exponential moving average of a model's parameters (buffers are copied as they are)."""
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
+        super().__init__()
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for average, current in zip(self.model.parameters(), model.parameters()):
+            average.lerp_(current.detach(), 1.0 - self.decay)
+        for average, current in zip(self.model.buffers(), model.buffers()):
+            average.copy_(current)
+
+    def forward(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _config_dict(config: Any) -> Any:
+    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+
+
+def save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    step: int,
+    config: Any = None,
+    ema: EMA | None = None,
+    extra: dict | None = None,
+) -> None:
+    """Write a checkpoint atomically (temporary file, then rename): a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "config": _config_dict(config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "ema": ema.state_dict() if ema is not None else None,
+        "step": step,
+        "rng": _rng_state(),
+        "extra": extra or {},
+    }
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+
+
+@dataclass
+class LoadedCheckpoint:
+    """What `load_checkpoint` returns besides the restored modules."""
+
+    step: int
+    config: Any
+    extra: dict
+
+
+def load_checkpoint(
+    path: Path,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    ema: EMA | None = None,
+    restore_rng: bool = True,
+    map_location="cpu",
+    expected_config: Any = None,
+) -> LoadedCheckpoint:
+    """Restore whichever of model, optimizer, EMA are given, and (by default) the RNG states.
+
+    With ``expected_config``, a checkpoint saved with another configuration raises ValueError
+    before anything is restored.
+    """
+    payload = torch.load(Path(path), map_location=map_location, weights_only=False)
+    if expected_config is not None and payload["config"] != _config_dict(expected_config):
+        raise ValueError(f"{path} was written with another configuration: delete it or use another folder")
+    if model is not None:
+        model.load_state_dict(payload["model"])
+    if optimizer is not None and payload["optimizer"] is not None:
+        optimizer.load_state_dict(payload["optimizer"])
+    if ema is not None and payload["ema"] is not None:
+        ema.load_state_dict(payload["ema"])
+    if restore_rng:
+        _set_rng_state(payload["rng"])
+    return LoadedCheckpoint(step=payload["step"], config=payload["config"], extra=payload["extra"])
+
+
+class MetricsLog:
+    """Appends one JSON object per line (step, wall time, metrics) to a file; safe to reopen on resume."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.start = time.time()
+
+    def log(self, step: int, **metrics: float) -> None:
+        record = {"step": step, "time": round(time.time() - self.start, 3), **metrics}
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def read(self) -> list[dict]:
+        """All records written so far."""
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How long to train and how often to log and checkpoint."""
+
+    num_steps: int
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    grad_clip: float = 0.0
+
+
+def train_loop(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[int], Tensor],
+    loop: LoopConfig,
+    checkpoint_path: Path | None = None,
+    ema: EMA | None = None,
+    metrics: MetricsLog | None = None,
+    config: Any = None,
+    desc: str = "train",
+) -> int:
+    """Minimise ``loss_fn(step)`` for ``loop.num_steps`` optimizer steps; returns the final step.
+
+    If ``checkpoint_path`` exists the run resumes from it exactly (weights, optimizer, EMA, RNG);
+    a checkpoint written with another ``config`` raises ValueError instead of being mixed in.
+    ``loss_fn`` draws its own batch; it should use the global torch generator so resumption replays it.
+    """
+    step = 0
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        step = load_checkpoint(checkpoint_path, model, optimizer, ema, expected_config=config).step
+    model.train()
+    bar = progress(total=loop.num_steps, initial=step, desc=desc)
+    running, window = 0.0, 0
+    while step < loop.num_steps:
+        loss = loss_fn(step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if loop.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), loop.grad_clip)
+        optimizer.step()
+        if ema is not None:
+            ema.update(model)
+        step += 1
+        running += loss.item()
+        window += 1
+        bar.update(1)
+        if step % loop.log_every == 0 or step == loop.num_steps:
+            bar.set_postfix(loss=f"{running / window:.4f}")
+            if metrics is not None:
+                metrics.log(step, loss=running / window)
+            running, window = 0.0, 0
+        if checkpoint_path is not None and (step % loop.checkpoint_every == 0 or step == loop.num_steps):
+            save_checkpoint(checkpoint_path, model, optimizer, step, config, ema)
+    bar.close()
+    return step
