@@ -162,7 +162,7 @@ def build_complex_graph(
 
 def torsion_mask(data: HeteroData) -> torch.Tensor:
     """(R, N) bool: which ligand atoms each rotatable bond moves, for one graph or a batch of them."""
-    mask = torch.zeros(data[TORSION].num_nodes, data[LIGAND].num_nodes, dtype=torch.bool)
     torsion, atom = data[TORSION_MOVES].edge_index
+    mask = torch.zeros(data[TORSION].num_nodes, data[LIGAND].num_nodes, dtype=torch.bool, device=atom.device)
     mask[torsion, atom] = True
     return mask

@@ -1,0 +1,289 @@
+"""DiffDock-style forward noising of ligand poses, the score-matching loss and the reverse SDE step.
+
+A pose is perturbed, per complex, by a translation ~ N(0, sigma_tr^2 I), a rotation about the
+ligand centroid ~ IGSO3(sigma_rot) and a change of each rotatable bond's torsion ~ wrapped
+normal(sigma_tor), with one diffusion time t per complex shared by the three components
+(sigma(t) from `PoseNoiseSchedules`). The score model predicts *unit-normalised* scores:
+
+* translation: sigma_tr * score (score = -translation / sigma_tr^2), a standard normal vector;
+* rotation: score / sqrt(E|score|^2) under IGSO3(sigma_rot), of mean squared norm 1;
+* torsion: score / sqrt(E score^2) under the wrapped normal(sigma_tor), of mean square 1;
+
+`score_scales` gives the factors that turn them into actual scores (`scale_scores`), which the
+reverse SDE needs. Works on one `HeteroData` graph or a batch from torch-geometric's
+`DataLoader`; graphs without rotatable bonds are fine.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+from torch_geometric.data import HeteroData
+
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, torsion_mask
+from disco_dock.docking.diffusion.rigid import apply_pose_update, random_rotvecs
+from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
+from disco_dock.docking.diffusion.so3 import igso3_score, igso3_score_norm_sq, sample_igso3
+from disco_dock.docking.diffusion.torus import sample_wrapped_normal, wrapped_normal_score, wrapped_normal_score_norm_sq
+
+
+class PoseUpdate(NamedTuple):
+    """A change of the ligand poses of a batch: per-graph translation (G, 3) and rotation vector
+    (G, 3, about each ligand's centroid), and per-rotatable-bond torsion change (R,)."""
+
+    translation: Tensor
+    rotvec: Tensor
+    torsion: Tensor
+
+
+def num_graphs(batch: HeteroData) -> int:
+    """Number of complexes in `batch` (1 for a single, unbatched graph)."""
+    return int(getattr(batch, "num_graphs", 1))
+
+
+def node_graph_index(batch: HeteroData, node_type: str = LIGAND) -> Tensor:
+    """(N,) graph index of each node of `node_type`; zeros for a single, unbatched graph."""
+    store = batch[node_type]
+    index = getattr(store, "batch", None)
+    return torch.zeros(store.num_nodes, dtype=torch.long, device=store.pos.device) if index is None else index
+
+
+def bond_graph_index(batch: HeteroData) -> Tensor:
+    """(R,) graph index of each rotatable bond (the graph of its first atom)."""
+    return node_graph_index(batch)[batch[ROTATABLE_BOND].edge_index[0]]
+
+
+def _graph_means(values: Tensor, graph: Tensor, count: int) -> Tensor:
+    """Per-graph means (count, ...) of `values` (n, ...) grouped by `graph` (n,)."""
+    totals = values.new_zeros(count, *values.shape[1:]).index_add_(0, graph, values)
+    sizes = torch.bincount(graph, minlength=count).clamp_min(1).to(values.dtype)
+    return totals / sizes.view(-1, *[1] * (values.dim() - 1))
+
+
+def ligand_centroids(batch: HeteroData, pos: Tensor | None = None) -> Tensor:
+    """(G, 3) centroid of each ligand, of `pos` (default `batch['ligand'].pos`)."""
+    pos = batch[LIGAND].pos if pos is None else pos
+    return _graph_means(pos, node_graph_index(batch), num_graphs(batch))
+
+
+def move_ligands(batch: HeteroData, update: PoseUpdate, pos: Tensor | None = None) -> Tensor:
+    """New ligand positions (N, 3): each graph's `pos` (default `batch['ligand'].pos`) moved by
+    its part of `update` with `apply_pose_update` (torsions Kabsch-aligned, then rotation about
+    the centroid, then translation), one graph at a time."""
+    pos = batch[LIGAND].pos if pos is None else pos
+    count = num_graphs(batch)
+    moving = torsion_mask(batch).to(pos.device)
+    bonds = batch[ROTATABLE_BOND].edge_index.T
+    atom_counts = torch.bincount(node_graph_index(batch), minlength=count).tolist()
+    bond_counts = torch.bincount(bond_graph_index(batch), minlength=count).tolist()
+    moved, atom_start, bond_start = [], 0, 0
+    for graph, (num_atoms, num_bonds) in enumerate(zip(atom_counts, bond_counts)):
+        atoms, graph_bonds = slice(atom_start, atom_start + num_atoms), slice(bond_start, bond_start + num_bonds)
+        torsion = update.torsion[graph_bonds] if num_bonds else None
+        local_bonds, local_moving = bonds[graph_bonds] - atom_start, moving[graph_bonds, atoms]
+        moved.append(apply_pose_update(pos[atoms], update.translation[graph], update.rotvec[graph], torsion, local_bonds, local_moving))
+        atom_start, bond_start = atom_start + num_atoms, bond_start + num_bonds
+    return torch.cat(moved)
+
+
+def score_scales(sigma_tr: Tensor, sigma_rot: Tensor, sigma_tor: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Factors from unit-normalised to actual scores: 1 / sigma_tr, sqrt(E|score|^2) under
+    IGSO3(sigma_rot) and under the wrapped normal(sigma_tor); shaped like the sigmas."""
+    return 1 / sigma_tr, igso3_score_norm_sq(sigma_rot).sqrt(), wrapped_normal_score_norm_sq(sigma_tor).sqrt()
+
+
+def scale_scores(
+    pred_tr: Tensor,
+    pred_rot: Tensor,
+    pred_tor: Tensor,
+    sigma_tr: Tensor,
+    sigma_rot: Tensor,
+    sigma_tor: Tensor,
+    bond_graph: Tensor,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Actual scores from unit-normalised model outputs (G, 3), (G, 3), (R,), given the per-graph
+    (G,) noise levels and each bond's graph `bond_graph` (R,)."""
+    tr_scale, rot_scale, tor_scale = score_scales(sigma_tr, sigma_rot, sigma_tor)
+    return pred_tr * tr_scale[:, None], pred_rot * rot_scale[:, None], pred_tor * tor_scale[bond_graph]
+
+
+@dataclass(frozen=True)
+class NoisedPose:
+    """The noise drawn for a batch and its score-matching targets.
+
+    Per graph (G,): time `t` and noise levels `sigma_tr` (A), `sigma_rot`, `sigma_tor` (rad);
+    `bond_graph` (R,) the graph of each rotatable bond; `perturbation` the pose change applied to
+    the clean pose; `tr_score`, `rot_score` (G, 3) and `tor_score` (R,) the scores of the
+    perturbation kernels at the noised pose (translation: -translation / sigma_tr^2; rotation:
+    IGSO3 score of the rotation vector; torsion: wrapped-normal score of the change).
+    """
+
+    t: Tensor
+    sigma_tr: Tensor
+    sigma_rot: Tensor
+    sigma_tor: Tensor
+    bond_graph: Tensor
+    perturbation: PoseUpdate
+    tr_score: Tensor
+    rot_score: Tensor
+    tor_score: Tensor
+
+    def normalised_targets(self) -> tuple[Tensor, Tensor, Tensor]:
+        """The unit-normalised targets the model should predict (inverse of `scale_scores`)."""
+        tr_scale, rot_scale, tor_scale = score_scales(self.sigma_tr, self.sigma_rot, self.sigma_tor)
+        return self.tr_score / tr_scale[:, None], self.rot_score / rot_scale[:, None], self.tor_score / tor_scale[self.bond_graph]
+
+
+def sample_times(
+    num_graphs: int,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """(G,) diffusion times uniform in (0, 1], one per graph, shared by translation, rotation and torsions."""
+    return 1 - torch.rand(num_graphs, generator=generator, dtype=dtype, device=device)
+
+
+def sample_pose_noise(
+    t: Tensor, schedules: PoseNoiseSchedules, bond_graph: Tensor, generator: torch.Generator | None = None
+) -> NoisedPose:
+    """Draw the perturbation at per-graph times `t` (G,) for rotatable bonds of graphs
+    `bond_graph` (R,), and its scores; nothing is moved (see `noise_batch`)."""
+    sigma_tr, sigma_rot, sigma_tor = schedules.sigmas(t)
+    translation = sigma_tr[:, None] * torch.randn(len(t), 3, generator=generator, dtype=t.dtype, device=t.device)
+    rotvec = sample_igso3(sigma_rot, generator)
+    bond_sigma = sigma_tor[bond_graph]
+    torsion = sample_wrapped_normal(bond_sigma, generator)
+    return NoisedPose(
+        t=t,
+        sigma_tr=sigma_tr,
+        sigma_rot=sigma_rot,
+        sigma_tor=sigma_tor,
+        bond_graph=bond_graph,
+        perturbation=PoseUpdate(translation, rotvec, torsion),
+        tr_score=-translation / sigma_tr[:, None] ** 2,
+        rot_score=igso3_score(rotvec, sigma_rot),
+        tor_score=wrapped_normal_score(torsion, bond_sigma),
+    )
+
+
+def noise_batch(
+    batch: HeteroData,
+    schedules: PoseNoiseSchedules = PoseNoiseSchedules(),
+    t: Tensor | float | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[HeteroData, NoisedPose]:
+    """Noise each graph's clean ligand pose `batch['ligand'].pos` at time `t` (float or (G,);
+    default `sample_times`). Returns a shallow copy of `batch` holding the noised positions (the
+    input is left unchanged) and the `NoisedPose` with the loss targets."""
+    pos = batch[LIGAND].pos
+    count = num_graphs(batch)
+    if t is None:
+        t = sample_times(count, generator, pos.dtype, pos.device)
+    t = torch.as_tensor(t, dtype=pos.dtype, device=pos.device).expand(count)
+    noised = sample_pose_noise(t, schedules, bond_graph_index(batch), generator)
+    out = copy.copy(batch)
+    out[LIGAND].pos = move_ligands(batch, noised.perturbation)
+    return out, noised
+
+
+def score_matching_loss(
+    pred_tr: Tensor,
+    pred_rot: Tensor,
+    pred_tor: Tensor,
+    noised: NoisedPose,
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """DiffDock's normalised denoising score-matching loss of unit-normalised predictions.
+
+    Squared errors against `noised.normalised_targets()`, averaged over the three vector
+    components per graph, then over the graphs; torsion errors are averaged over each graph's
+    bonds, then over the graphs that have bonds (0 if none has). Returns the `weights`-weighted
+    total and the parts {"translation", "rotation", "torsion"} (scalar tensors).
+    """
+    target_tr, target_rot, target_tor = noised.normalised_targets()
+    count = len(noised.t)
+    per_bond = (pred_tor - target_tor) ** 2
+    has_bonds = torch.bincount(noised.bond_graph, minlength=count) > 0
+    per_graph_tor = _graph_means(per_bond, noised.bond_graph, count)
+    parts = {
+        "translation": ((pred_tr - target_tr) ** 2).mean(),
+        "rotation": ((pred_rot - target_rot) ** 2).mean(),
+        "torsion": per_graph_tor[has_bonds].sum() / has_bonds.sum().clamp_min(1),
+    }
+    total = sum(weight * part for weight, part in zip(weights, parts.values()))
+    return total, parts
+
+
+def reverse_sde_step(
+    batch: HeteroData,
+    pred_tr: Tensor,
+    pred_rot: Tensor,
+    pred_tor: Tensor,
+    t: Tensor | float,
+    dt: Tensor | float,
+    schedules: PoseNoiseSchedules = PoseNoiseSchedules(),
+    noise_scale: float = 1.0,
+    ode: bool = False,
+    generator: torch.Generator | None = None,
+) -> PoseUpdate:
+    """The pose update of one reverse-diffusion step from time `t` to `t - dt` (floats or (G,)).
+
+    With the actual scores s (`scale_scores` of the unit-normalised predictions for the current
+    pose of `batch`) and g^2 = `g_squared(t)` of each component: g^2 s dt + noise_scale g sqrt(dt) z
+    (z standard normal) for the reverse SDE, or the probability-flow ODE's 0.5 g^2 s dt with `ode`.
+    Apply it with `move_ligands`.
+    """
+    pos = batch[LIGAND].pos
+    count = num_graphs(batch)
+    t = torch.as_tensor(t, dtype=pos.dtype, device=pos.device).expand(count)
+    dt = torch.as_tensor(dt, dtype=pos.dtype, device=pos.device).expand(count)
+    bond_graph = bond_graph_index(batch)
+    tr_score, rot_score, tor_score = scale_scores(pred_tr, pred_rot, pred_tor, *schedules.sigmas(t), bond_graph)
+    options = {"noise_scale": noise_scale, "ode": ode, "generator": generator}
+    return PoseUpdate(
+        _reverse_increment(tr_score, schedules.translation.g_squared(t)[:, None], dt[:, None], **options),
+        _reverse_increment(rot_score, schedules.rotation.g_squared(t)[:, None], dt[:, None], **options),
+        _reverse_increment(tor_score, schedules.torsion.g_squared(t)[bond_graph], dt[bond_graph], **options),
+    )
+
+
+def _reverse_increment(
+    score: Tensor, g_squared: Tensor, dt: Tensor, noise_scale: float, ode: bool, generator: torch.Generator | None
+) -> Tensor:
+    """One component's reverse step (see `reverse_sde_step`); `g_squared`, `dt` broadcast with `score`."""
+    if ode:
+        return 0.5 * g_squared * score * dt
+    noise = torch.randn(score.shape, generator=generator, dtype=score.dtype, device=score.device)
+    return g_squared * score * dt + noise_scale * (g_squared * dt).sqrt() * noise
+
+
+def initial_pose(
+    batch: HeteroData,
+    schedules: PoseNoiseSchedules = PoseNoiseSchedules(),
+    centre: Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Random starting ligand positions (N, 3) for sampling: each ligand's conformer in `batch`
+    with uniformly random rotation and torsions (in [-pi, pi)), its centroid drawn from
+    N(centre, sigma_tr_max^2 I). `centre` (3,) or (G, 3), e.g. pocket centres; default each
+    receptor's centre (blind docking)."""
+    pos = batch[LIGAND].pos
+    count = num_graphs(batch)
+    if centre is None:
+        centre = _graph_means(batch[RECEPTOR].pos.to(pos.dtype), node_graph_index(batch, RECEPTOR), count)
+    centre = torch.as_tensor(centre, dtype=pos.dtype, device=pos.device).expand(count, 3)
+    spread = schedules.translation.sigma_max * torch.randn(count, 3, generator=generator, dtype=pos.dtype, device=pos.device)
+    num_bonds = batch[ROTATABLE_BOND].edge_index.shape[1]
+    torsion = (2 * torch.rand(num_bonds, generator=generator, dtype=pos.dtype, device=pos.device) - 1) * math.pi
+    update = PoseUpdate(
+        translation=centre + spread - ligand_centroids(batch),
+        rotvec=random_rotvecs((count,), generator, dtype=pos.dtype, device=pos.device),
+        torsion=torsion,
+    )
+    return move_ligands(batch, update)
