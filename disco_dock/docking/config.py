@@ -1,0 +1,121 @@
+"""Every setting of DisCo-DiffDock in one typed place: networks, noise, pocket, training, sampling.
+
+A checkpoint stores the `DockingConfig` it was trained with; inference reads the network,
+noise and pocket settings from there, and only `SamplingConfig` is chosen at prediction time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedules
+from disco_dock.docking.model.config import ScoreModelConfig
+
+BLIND, POCKET = "blind", "pocket"
+
+
+@dataclass(frozen=True)
+class PocketConfig:
+    """Pocket docking: the receptor is cropped to the residues around a pocket centre, and the
+    translation prior and noise are centred there, with a smaller translation noise scale."""
+
+    radius: float = 20.0
+    """Residues whose CA lies within this distance of the pocket centre are kept (A)."""
+    translation_sigma_max: float = 5.0
+    """Largest translation noise in pocket mode (A); blind mode uses the schedule's (19 A)."""
+    training_jitter: float = 2.0
+    """Training: the pocket centre is the crystal ligand's centroid plus N(0, jitter^2 I) per axis
+    (A), so that the model never learns that the answer sits exactly at the centre."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Stage-1 (score model and encoder), stage-2 (prior) and confidence training."""
+
+    epochs: int = 20
+    batch_size: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    ema_decay: float = 0.999
+    grad_clip: float = 10.0
+    gumbel_tau: float = 1.0
+    """Straight-through Gumbel-softmax temperature while training encoder and score model together."""
+    label_tau: float = 0.01
+    """Gumbel-softmax temperature of the encoder when labelling complexes for the prior."""
+    latent_dropout: float = 0.1
+    """Probability of replacing a complex's latents by the null embedding (enables guidance)."""
+    validate_every: int = 5
+    """Epochs between validation dockings (fraction of top-1 poses under 2 A)."""
+    validation_complexes: int = 20
+    """At most this many validation complexes are docked each time (cost control on CPUs)."""
+    prior_epochs: int = 10
+    prior_frozen_epochs: int = 5
+    """The prior reuses the score model's trunk, frozen for this many epochs, then fine-tuned."""
+    confidence_epochs: int = 10
+    confidence_samples: int = 4
+    """Poses sampled per training complex to label the confidence model's data."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Inference knobs (chosen per run, not stored in the model)."""
+
+    samples: int = 10
+    steps: int = 20
+    ode: bool = False
+    """Probability-flow ODE instead of the reverse SDE."""
+    noise_scale: float = 1.0
+    """Temperature of the reverse SDE's fresh noise (1 = the SDE itself)."""
+    prior_temperature: float = 1.0
+    """Temperature of the latent prior's sampling (the paper found > 1 helped with 40 samples)."""
+    guidance: float = 0.0
+    """Classifier-free guidance scale on the latents (0 = purely conditional)."""
+    guidance_window: tuple[float, float] = (0.0, 1.0)
+    """Diffusion times t within which guidance is applied."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DockingConfig:
+    """What a trained docking model is: its networks, noise schedules, mode and training."""
+
+    mode: str = BLIND
+    """BLIND (the whole protein) or POCKET (cropped around a given pocket)."""
+    model: ScoreModelConfig = field(default_factory=ScoreModelConfig)
+    schedules: PoseNoiseSchedules = field(default_factory=PoseNoiseSchedules)
+    pocket: PocketConfig = field(default_factory=PocketConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def __post_init__(self):
+        if self.mode not in (BLIND, POCKET):
+            raise ValueError(f"unknown docking mode {self.mode!r}: use {BLIND!r} or {POCKET!r}")
+
+    @property
+    def pose_schedules(self) -> PoseNoiseSchedules:
+        """The noise schedules in effect: pocket mode caps the translation noise."""
+        if self.mode == BLIND:
+            return self.schedules
+        translation = NoiseSchedule(self.schedules.translation.sigma_min, self.pocket.translation_sigma_max)
+        return dataclasses.replace(self.schedules, translation=translation)
+
+    def replace(self, **changes: object) -> "DockingConfig":
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (for checkpoints and JSON)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DockingConfig":
+        """Inverse of `to_dict`."""
+        schedules = values["schedules"]
+        return cls(
+            mode=values["mode"],
+            model=ScoreModelConfig(**values["model"]),
+            schedules=PoseNoiseSchedules(**{key: NoiseSchedule(**value) for key, value in schedules.items()}),
+            pocket=PocketConfig(**values["pocket"]),
+            training=TrainingConfig(**values["training"]),
+        )
