@@ -28,7 +28,8 @@ def write_figures(out: Path, data: Tensor, plain: "Trajectories", disco: "Trajec
 def _scatter_panel(ax, points: Tensor, title: str, colours=None) -> None:
     points = points[:SHOWN_POINTS]
     colours = None if colours is None else colours[:SHOWN_POINTS]
-    ax.scatter(points[:, 0], points[:, 1], s=2, c=colours, cmap="tab10", vmin=0, vmax=9)
+    colouring = {} if colours is None else {"c": colours, "cmap": "tab10", "vmin": 0, "vmax": 9}
+    ax.scatter(points[:, 0], points[:, 1], s=2, **colouring)
     ax.set_title(title)
     ax.set_aspect("equal")
     ax.set_xlim(-4.5, 4.5)
