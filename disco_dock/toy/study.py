@@ -44,7 +44,10 @@ class ToyConfig:
     latent_dropout: float = 0.1
     train_tau: float = 1.0
     label_tau: float = 0.01
-    train_steps: int = 20000
+    train_steps: int = 5000
+    """Adam steps per model. Longer runs (20000) let the encoder's codes drift between neighbouring
+    modes, and the EMA weights then mix code meanings (measured: prior code frequencies off 1/8 by
+    up to 0.067 after 20000 steps, 0.017 after 5000)."""
     batch_size: int = 512
     lr: float = 1e-3
     ema_decay: float = 0.999
