@@ -39,9 +39,9 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-def progress(iterable=None, total: int | None = None, desc: str = "", initial: int = 0) -> tqdm:
-    """A progress bar on stderr, quiet enough for CI logs."""
-    return tqdm(iterable, total=total, desc=desc, initial=initial, mininterval=2.0, dynamic_ncols=True, leave=False)
+def progress(iterable=None, total: int | None = None, desc: str = "", initial: int = 0, disable: bool = False) -> tqdm:
+    """A progress bar on stderr, quiet enough for CI logs (none with `disable`, e.g. on DDP ranks > 0)."""
+    return tqdm(iterable, total=total, desc=desc, initial=initial, mininterval=2.0, dynamic_ncols=True, leave=False, disable=disable)
 
 
 class EMA(nn.Module):
@@ -63,14 +63,16 @@ class EMA(nn.Module):
         return self.model(*args, **kwargs)
 
 
-def _rng_state() -> dict[str, Any]:
+def rng_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's, torch's (and CUDA's) global generators."""
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore generator states from `rng_state`."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -100,7 +102,7 @@ def save_checkpoint(
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "ema": ema.state_dict() if ema is not None else None,
         "step": step,
-        "rng": _rng_state(),
+        "rng": rng_state(),
         "extra": extra or {},
     }
     temporary = path.with_suffix(path.suffix + ".tmp")
@@ -141,7 +143,7 @@ def load_checkpoint(
     if ema is not None and payload["ema"] is not None:
         ema.load_state_dict(payload["ema"])
     if restore_rng:
-        _set_rng_state(payload["rng"])
+        set_rng_state(payload["rng"])
     return LoadedCheckpoint(step=payload["step"], config=payload["config"], extra=payload["extra"])
 
 

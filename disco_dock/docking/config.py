@@ -49,6 +49,8 @@ class TrainingConfig:
     """Epochs between validation dockings (fraction of top-1 poses under 2 A)."""
     validation_complexes: int = 20
     """At most this many validation complexes are docked each time (cost control on CPUs)."""
+    validation_samples: int = 4
+    """Poses docked per validation complex (the first one counts as top-1 before a confidence model exists)."""
     prior_epochs: int = 10
     prior_frozen_epochs: int = 5
     """The prior reuses the score model's trunk, frozen for this many epochs, then fine-tuned."""
