@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
@@ -72,6 +73,93 @@ def preprocess(
         for line in lines[:-1]:
             typer.echo(f"error: {line}", err=True)
         fail(lines[-1])
+
+
+@app.command()
+def predict(
+    protein: Path = typer.Option(None, help="Protein file (PDB or mmCIF)."),
+    ligand: str = typer.Option(None, help="Ligand file (SDF, MOL2, PDB) or SMILES string; its pose is not used."),
+    csv: Path = typer.Option(
+        None, "--csv", help="Batch mode: a CSV with columns protein, ligand[, name, box, pocket_center, pocket_radius, reference_ligand]."
+    ),
+    out: Path = typer.Option(Path("predictions"), help="Output folder: rank1.sdf, rank2.sdf, ..., results.csv (batch: a folder per complex)."),
+    samples: int = typer.Option(None, min=1, help="Poses sampled per complex [default: SamplingConfig's]."),
+    steps: int = typer.Option(None, min=1, help="Reverse diffusion steps [default: SamplingConfig's]."),
+    seed: int = typer.Option(None, help="Random seed; the same seed gives the same poses [default: SamplingConfig's]."),
+    device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ..."),
+    checkpoint: Path = typer.Option(None, help="Model file [default: models/disco-dock-{blind,pocket}.pt in the repository]."),
+    box: Path = typer.Option(None, help="Pocket from a Vina box JSON file (center_x/y/z, size_x/y/z)."),
+    pocket_center: str = typer.Option(None, help="Pocket centre x,y,z (A)."),
+    pocket_radius: float = typer.Option(None, help="Pocket crop radius (A) [default: the model's]."),
+    reference_ligand: Path = typer.Option(None, help="Pocket at the centroid of this ligand file's heavy atoms."),
+    prior_temperature: float = typer.Option(None, help="Temperature of the latent prior [default: SamplingConfig's]."),
+    guidance: float = typer.Option(None, help="Classifier-free guidance scale on the latents, 0 = none [default: SamplingConfig's]."),
+    ode: bool = typer.Option(False, "--ode", help="Probability-flow ODE instead of the reverse SDE."),
+) -> None:
+    """Dock a ligand into a protein (or every complex of a CSV) with a trained model."""
+    from disco_dock.core.training import pick_device
+    from disco_dock.docking.bundle import DockingModel, default_model_path
+    from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
+    from disco_dock.docking.data.errors import DataError
+    from disco_dock.docking.predict import pocket_from_options, predict_batch
+    from disco_dock.docking.predict import predict as dock
+
+    single, batch = protein is not None and ligand is not None, csv is not None and protein is None and ligand is None
+    if not (single or batch) or (single and csv is not None):
+        fail("give --protein and --ligand, or --csv")
+    chosen = {"samples": samples, "steps": steps, "seed": seed, "prior_temperature": prior_temperature, "guidance": guidance}
+    sampling = SamplingConfig(ode=ode, **{key: value for key, value in chosen.items() if value is not None})
+    mode = POCKET if box or pocket_center or reference_ligand else BLIND
+    checkpoint = checkpoint or default_model_path(mode)
+    if not checkpoint.is_file() and checkpoint == default_model_path(mode):
+        fail(f"no trained model at {checkpoint}: train one with `disco-dock train` ({mode} mode) and save it there, or give --checkpoint")
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *args, **kwargs: typer.echo(f"warning: {message}", err=True)
+        try:
+            torch_device = pick_device(device)
+            model = DockingModel.load(checkpoint, torch_device)
+            if csv is not None:
+                poses, failures = predict_batch(csv, model, sampling, out, torch_device)
+            else:
+                pocket = pocket_from_options(box, pocket_center, pocket_radius, reference_ligand, model.config.pocket.radius)
+                poses, failures = dock(protein, ligand, model, sampling, out, pocket, torch_device), []
+        except (DataError, ValueError) as error:
+            fail(" ".join(str(error).split()))
+    typer.echo(f"{len(poses)} poses written to {out} (table: {out / 'results.csv'})")
+    if failures:  # batch mode: one line per failed complex, status 2
+        for failure in failures[:-1]:
+            typer.echo(f"error: {failure}", err=True)
+        fail(str(failures[-1]))
+
+
+@app.command()
+def train(
+    stage: str = typer.Argument(..., help="score (score model + latent encoder), prior, or confidence."),
+    cache: Path = typer.Option(..., help="Preprocessed cache folder (from `disco-dock preprocess`)."),
+    train_split: Path = typer.Option(..., help="File of training complex names, one per line."),
+    val_split: Path = typer.Option(..., help="File of validation complex names, one per line."),
+    out: Path = typer.Option(..., help="Run folder: checkpoints, metrics.jsonl, config.json, model.pt. Run again to resume."),
+    config: Path = typer.Option(None, help="JSON file of settings (partial, nested like DockingConfig) over the defaults."),
+    mode: str = typer.Option(None, help="blind or pocket (default: the config's)."),
+    epochs: int = typer.Option(None, min=1, help="Epochs of this stage (default: the config's)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (under torchrun: each process's local GPU)."),
+    init_from: Path = typer.Option(None, help="Run folder whose model.pt to start from (default: --out's, for prior/confidence)."),
+    data_dir: Path = typer.Option(None, help="Dataset folder: preprocess the splits' complexes missing from --cache first."),
+) -> None:
+    """Train one stage of DisCo-DiffDock: score, then prior, then confidence (torchrun for several GPUs)."""
+    from disco_dock.docking.data.errors import DataError
+    from disco_dock.docking.training import MODEL_FILE, RunPaths
+    from disco_dock.docking.training import train as run_stage
+
+    paths = RunPaths(cache, train_split, val_split, out, init_from)
+    try:
+        run_stage(stage, paths, config, mode, epochs, device, data_dir)
+    except (DataError, ValueError) as error:  # ValueError: TrainingError, a bad mode or device
+        fail(str(error))
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: checkpoint saved in {out}; run the same command again to resume", err=True)
+        raise typer.Exit(code=130) from None
+    typer.echo(f"{stage} stage done: {out / MODEL_FILE}")
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ from disco_dock.core.training import (
     seed_everything,
     set_rng_state,
 )
-from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.bundle import DockingModel, build_confidence, build_prior
 from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND
@@ -587,7 +587,7 @@ def train_prior(config: DockingConfig, paths: RunPaths, procs: Processes) -> Non
     model = DockingModel.load(paths.source_model)
     if model.encoder is None:
         raise TrainingError(f"{paths.source_model} has no latents (num_latents=0): there is no prior to train")
-    prior = PointerPrior(config.model)  # as `DockingModel` rebuilds it (blind schedules' cutoff in both modes)
+    prior = build_prior(config)
     prior.load_trunk_from(model.score)
     objective = PriorObjective(prior, model.encoder)
     val_set = complexes(paths.cache, paths.val_split)
@@ -615,7 +615,7 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     dock_for_confidence(model, train_set, len(train_set), paths.run_dir / POSES_DIR / "train", procs)
     dock_for_confidence(model, val_set, val_count, paths.run_dir / POSES_DIR / "val", procs)
     val_poses = DockedPoses(val_set, val_count, paths.run_dir / POSES_DIR / "val", config)
-    objective = ConfidenceObjective(ConfidenceModel(config.model))
+    objective = ConfidenceObjective(build_confidence(config))
     stage = Stage(
         name="confidence",
         objective=objective,

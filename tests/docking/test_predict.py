@@ -1,0 +1,235 @@
+"""`disco-dock predict` and `sample_poses` with a tiny randomly initialised model: the written
+poses, determinism, pocket mode, SMILES and batch input, every bad-input case, model files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from rdkit import Chem
+from torch_geometric.data import Batch
+from typer.testing import CliRunner
+
+from disco_dock.cli import app
+from disco_dock.docking import bundle
+from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
+from disco_dock.docking.data.conformers import generate_conformers
+from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.graph import LIGAND
+from disco_dock.docking.data.ligand import load_ligand
+from disco_dock.docking.data.protein import read_protein
+from disco_dock.docking.model.config import ScoreModelConfig
+from disco_dock.docking.predict import complex_graph, reference_centre
+from disco_dock.docking.sampling import sample_poses
+from tests.docking.conftest import ligand_path, protein_path
+
+TINY = ScoreModelConfig(ns=8, nv=2, num_layers=2, encoder_layers=1)
+NAME = "1ia1"
+FAST = ["--samples", "2", "--steps", "3", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random blind and pocket models, saved."""
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    paths = {mode: folder / f"{mode}.pt" for mode in ("blind", POCKET)}
+    for mode, path in paths.items():
+        DockingModel.build(DockingConfig(mode=mode, model=TINY)).save(path)
+    return paths
+
+
+def run(*args: object):
+    """`disco-dock predict` with the given arguments."""
+    return CliRunner().invoke(app, ["predict", *map(str, args)])
+
+
+def dock(out: Path, checkpoint: Path, *args: object, ligand: object = ligand_path(NAME)):
+    """Dock the test complex's ligand into its protein, 2 samples of 3 steps; the run must succeed."""
+    result = run("--protein", protein_path(NAME), "--ligand", ligand, "--out", out, "--checkpoint", checkpoint, *FAST, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def poses(out: Path) -> list[Chem.Mol]:
+    """The molecules of rank1.sdf, rank2.sdf, ... in `out`."""
+    return [next(Chem.SDMolSupplier(str(path))) for path in sorted(out.glob("rank*.sdf"))]
+
+
+def results(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def bond_lengths(mol: Chem.Mol, pos: np.ndarray) -> np.ndarray:
+    pairs = np.array([(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()) for bond in mol.GetBonds()])
+    return np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
+
+
+def test_predict_writes_ranked_poses_of_the_same_molecule(tmp_path, model_files):
+    dock(tmp_path, model_files["blind"])
+    ligand = load_ligand(ligand_path(NAME)).mol
+    conformer = generate_conformers(ligand, 1, seed=SamplingConfig.seed).pos[0]
+    written = poses(tmp_path)
+    assert len(written) == 2
+    for rank, mol in enumerate(written, start=1):
+        assert mol.GetNumAtoms() == ligand.GetNumAtoms()
+        assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(ligand)
+        pos = mol.GetConformer().GetPositions()
+        np.testing.assert_allclose(bond_lengths(ligand, pos), bond_lengths(ligand, conformer), atol=0.01)
+        assert mol.GetProp("rank") == str(rank) and mol.GetProp("mode") == "blind"
+        assert 0 <= float(mol.GetProp("confidence")) <= 1
+    rows = results(tmp_path / "results.csv")
+    assert [row["file"] for row in rows] == ["rank1.sdf", "rank2.sdf"]
+    assert [float(row["confidence"]) for row in rows] == sorted((float(row["confidence"]) for row in rows), reverse=True)
+
+
+def test_same_seed_same_poses(tmp_path, model_files):
+    coordinates = {}
+    for run_name, seed in (("first", 3), ("again", 3), ("other", 4)):
+        dock(tmp_path / run_name, model_files["blind"], "--seed", seed)
+        coordinates[run_name] = np.stack([mol.GetConformer().GetPositions() for mol in poses(tmp_path / run_name)])
+    np.testing.assert_array_equal(coordinates["first"], coordinates["again"])
+    assert not np.allclose(coordinates["first"], coordinates["other"])
+
+
+def box_file(folder: Path) -> Path:
+    path = folder / "box.json"
+    centre = reference_centre(ligand_path(NAME))
+    path.write_text(json.dumps({**dict(zip(("center_x", "center_y", "center_z"), centre)), "size_x": 20, "size_y": 20, "size_z": 20}))
+    return path
+
+
+POCKETS = {
+    "centre": lambda folder: ["--pocket-center", ",".join(map(str, reference_centre(ligand_path(NAME)))), "--pocket-radius", "15"],
+    "reference ligand": lambda folder: ["--reference-ligand", ligand_path(NAME)],
+    "box": lambda folder: ["--box", box_file(folder)],
+}
+
+
+@pytest.mark.parametrize("how", POCKETS)
+def test_pocket_mode(tmp_path, model_files, how):
+    dock(tmp_path / "out", model_files[POCKET], *POCKETS[how](tmp_path))
+    assert [mol.GetProp("mode") for mol in poses(tmp_path / "out")] == [POCKET, POCKET]
+
+
+def test_blind_model_docks_into_a_pocket_with_a_warning(tmp_path, model_files):
+    result = dock(tmp_path, model_files["blind"], "--reference-ligand", ligand_path(NAME))
+    assert "warning: this model was trained for blind docking" in result.stderr
+    assert poses(tmp_path)[0].GetProp("mode") == POCKET
+
+
+def test_smiles_ligand_with_guidance_and_ode(tmp_path, model_files):
+    dock(tmp_path, model_files["blind"], "--guidance", "1", "--ode", ligand="CC(=O)Nc1ccc(O)cc1")
+    assert [mol.GetNumAtoms() for mol in poses(tmp_path)] == [11, 11]
+
+
+def test_batch_csv_reads_each_protein_once_and_goes_on_after_failures(tmp_path, model_files, monkeypatch):
+    reads = []
+    monkeypatch.setattr("disco_dock.docking.predict.read_protein", lambda path: reads.append(path) or read_protein(path))
+    table = tmp_path / "complexes.csv"
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["protein", "ligand", "name"])
+        writer.writerow([protein_path(NAME), ligand_path(NAME), "file"])
+        writer.writerow([protein_path(NAME), "c1ccccc1CCO", "smiles"])
+        writer.writerow([protein_path(NAME), "not a smiles ((", "broken"])
+    result = run("--csv", table, "--out", tmp_path / "out", "--checkpoint", model_files["blind"], *FAST)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith("error: broken: not a smiles ((: SMILES does not parse")
+    assert len(reads) == 1
+    assert [(row["name"], row["file"]) for row in results(tmp_path / "out" / "results.csv")] == [
+        ("file", "file/rank1.sdf"), ("file", "file/rank2.sdf"), ("smiles", "smiles/rank1.sdf"), ("smiles", "smiles/rank2.sdf"),
+    ]  # fmt: skip
+    assert [row["name"] for row in results(tmp_path / "out" / "failures.csv")] == ["broken"]
+
+
+def without_ca(folder: Path) -> Path:
+    path = folder / "no_ca.pdb"
+    path.write_text("\n".join(line for line in protein_path(NAME).read_text().splitlines() if line[12:16] != " CA "))
+    return path
+
+
+# case: (arguments after the protein and ligand, protein, ligand, pattern of the message)
+BAD_INPUT = {
+    "missing protein": (lambda folder: [], lambda folder: folder / "absent.pdb", None, "absent.pdb: file not found"),
+    "missing ligand": (lambda folder: [], None, lambda folder: folder / "absent.sdf", "absent.sdf: file not found"),
+    "bad SMILES": (lambda folder: [], None, lambda folder: "C1CC((", "C1CC((: SMILES does not parse"),
+    "protein without CA": (lambda folder: [], without_ca, None, "no_ca.pdb: "),
+    "empty pocket": (lambda folder: ["--pocket-center", "900,900,900", "--pocket-radius", "5", "--checkpoint", "POCKET"], None, None, "no residue within 5 A"),
+    "bad pocket centre": (lambda folder: ["--pocket-center", "1,2"], None, None, "1,2: a pocket centre is three numbers"),
+    "two pockets": (lambda folder: ["--pocket-center", "1,2,3", "--box", box_file(folder)], None, None, "give only one of"),
+    "missing checkpoint": (lambda folder: ["--checkpoint", folder / "absent.pt"], None, None, "absent.pt: file not found"),
+    "corrupt checkpoint": (
+        lambda folder: ["--checkpoint", folder / "box.json", "--box", box_file(folder)], None, None, "box.json: not a disco-dock model file",
+    ),
+    "pocket model, no pocket": (lambda folder: ["--checkpoint", "POCKET"], None, None, "this model docks into a pocket: give --box"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_is_one_line_and_status_2(tmp_path, model_files, case):
+    options, protein, ligand, message = BAD_INPUT[case]
+    arguments = [model_files[POCKET] if value == "POCKET" else value for value in options(tmp_path)]
+    if "--checkpoint" not in arguments:
+        arguments += ["--checkpoint", model_files["blind"]]
+    protein = protein(tmp_path) if protein else protein_path(NAME)
+    ligand = ligand(tmp_path) if ligand else ligand_path(NAME)
+    result = run("--protein", protein, "--ligand", ligand, "--out", tmp_path / "out", *FAST, *arguments)
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line, line
+    assert "Traceback" not in result.output
+
+
+def test_missing_default_model_says_how_to_train_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(bundle, "default_model_path", lambda mode: tmp_path / f"disco-dock-{mode}.pt")
+    result = run("--protein", protein_path(NAME), "--ligand", ligand_path(NAME), *FAST)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "disco-dock-blind.pt" in line and "disco-dock train" in line and "--checkpoint" in line
+
+
+def test_model_file_round_trip(tmp_path):
+    torch.manual_seed(0)
+    plain = DockingModel.build(DockingConfig(model=TINY.replace(num_latents=0)))
+    assert plain.encoder is None and plain.prior is None
+    plain.confidence = None
+    plain.save(tmp_path / "plain.pt")
+    loaded = DockingModel.load(tmp_path / "plain.pt")
+    assert loaded.config == plain.config and set(loaded.networks()) == {"score"}
+    for name, value in plain.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value)
+    with pytest.raises(DataError, match="not a disco-dock model file"):
+        (tmp_path / "truncated.pt").write_bytes((tmp_path / "plain.pt").read_bytes()[:100])
+        DockingModel.load(tmp_path / "truncated.pt")
+
+
+@pytest.fixture(scope="module")
+def two_complexes() -> Batch:
+    """1ia1 and 1s3v batched, ligands in fresh conformers."""
+    graphs = [complex_graph(name, read_protein(protein_path(name)), load_ligand(ligand_path(name)), seed=0) for name in ("1ia1", "1s3v")]
+    return Batch.from_data_list(graphs)
+
+
+def sample_with(model: DockingModel, batch: Batch, latents: torch.Tensor, guidance: float) -> torch.Tensor:
+    """`sample_poses`, 3 steps, seeded."""
+    sampling = SamplingConfig(steps=3, guidance=guidance)
+    return sample_poses(model.score, batch, model.config.pose_schedules, sampling, latents, generator=torch.Generator().manual_seed(1))
+
+
+def test_sample_poses_on_a_batch_of_two_complexes_with_guidance(model_files, two_complexes):
+    model = DockingModel.load(model_files["blind"])
+    latents = model.prior.sample(two_complexes, generator=torch.Generator().manual_seed(0))
+    before = two_complexes[LIGAND].pos.clone()
+    plain, guided = sample_with(model, two_complexes, latents, 0.0), sample_with(model, two_complexes, latents, 1.0)
+    for pos in (plain, guided):
+        assert pos.shape == before.shape and pos.isfinite().all()
+    assert not torch.allclose(plain, guided)
+    assert torch.equal(two_complexes[LIGAND].pos, before)  # the input is left as it was
