@@ -57,6 +57,8 @@ class TrainingConfig:
     confidence_epochs: int = 10
     confidence_samples: int = 4
     """Poses sampled per training complex to label the confidence model's data."""
+    confidence_complexes: int = 0
+    """At most this many training complexes are docked for the confidence model (0 = all)."""
     seed: int = 0
 
 

@@ -612,7 +612,8 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     model = DockingModel.load(paths.source_model, procs.device)
     train_set, val_set = complexes(paths.cache, paths.train_split), complexes(paths.cache, paths.val_split)
     val_count = min(config.training.validation_complexes, len(val_set))
-    dock_for_confidence(model, train_set, len(train_set), paths.run_dir / POSES_DIR / "train", procs)
+    train_count = min(config.training.confidence_complexes or len(train_set), len(train_set))
+    dock_for_confidence(model, train_set, train_count, paths.run_dir / POSES_DIR / "train", procs)
     dock_for_confidence(model, val_set, val_count, paths.run_dir / POSES_DIR / "val", procs)
     val_poses = DockedPoses(val_set, val_count, paths.run_dir / POSES_DIR / "val", config)
     objective = ConfidenceObjective(build_confidence(config))
@@ -620,7 +621,7 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
         name="confidence",
         objective=objective,
         parameters=list(objective.parameters()),
-        train_set=DockedPoses(train_set, len(train_set), paths.run_dir / POSES_DIR / "train", config),
+        train_set=DockedPoses(train_set, train_count, paths.run_dir / POSES_DIR / "train", config),
         epochs=config.training.confidence_epochs,
         validate=lambda trained: validate_confidence(trained, val_poses, config.training.batch_size, procs.device),
     )
