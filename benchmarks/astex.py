@@ -1,0 +1,8 @@
+"""Astex Diverse (85 complexes) with the benchmark harness; see benchmarks/README.md."""
+
+from pathlib import Path
+
+from disco_dock.benchmark.cli import main
+
+if __name__ == "__main__":
+    main(None, __doc__, Path(__file__).parent / "results" / "astex")

@@ -1,0 +1,288 @@
+"""The benchmark loop: complexes x methods -> per-complex JSON lines, summary JSON, markdown table.
+
+Per method, `<out_dir>/<method>.jsonl` gets one line per complex as soon as it is done: every
+pose's RMSD (rank order), the method's scores, runtime, PoseBusters' verdict on the top-1 pose
+and, for a failure, the reason (a failure is a miss in every fraction, never dropped). A rerun
+skips the complexes already in the file, so an interrupted run resumes. `summary.json` and
+`summary.md` are rewritten at the end from everything in the files for the selected complexes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+
+from disco_dock.benchmark.config import DISCO_BLIND, DISCO_POCKET, VINA, BenchmarkConfig
+from disco_dock.benchmark.inputs import BenchmarkComplex, heavy_positions_in_reference_order, load_complex
+from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, pose_rmsds, posebusters_check, summarize
+from disco_dock.docking.config import BLIND, POCKET
+from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
+
+INFORMATION_GIVEN = {VINA: "pocket box", DISCO_BLIND: "blind", DISCO_POCKET: "pocket box"}
+"""What each method is told about the binding site."""
+
+
+@dataclass(frozen=True)
+class MethodOutput:
+    """A method's poses of one complex, best first."""
+
+    poses: np.ndarray
+    """(K, N, 3) heavy-atom positions in the crystal ligand's atom order."""
+    scores: list[float]
+    """The method's own score per pose (Vina kcal/mol, disco-dock confidence)."""
+    notes: str = ""
+
+
+Method = Callable[[BenchmarkComplex, Path], MethodOutput]
+"""Docks one complex; gets a scratch folder; raises on failure."""
+
+
+class VinaMethod:
+    """AutoDock Vina in the complex's box."""
+
+    def __init__(self, config: BenchmarkConfig):
+        self.config = config
+
+    def __call__(self, complex_: BenchmarkComplex, work_dir: Path) -> MethodOutput:
+        """Vina's poses and scores."""
+        from disco_dock.benchmark.vina import dock_with_vina
+
+        result = dock_with_vina(complex_, self.config)
+        return MethodOutput(result.poses, result.scores, result.notes)
+
+
+class DiscoDockMethod:
+    """disco-dock through `disco_dock.docking.predict.predict`: blind, or into the complex's box
+    (pocket centre = box centre, crop radius = half the box diagonal, at least the model's radius,
+    as `predict.read_box` does). predict embeds its own seeded conformer of the given ligand."""
+
+    def __init__(self, config: BenchmarkConfig, mode: str):
+        self.config = config
+        self.mode = mode
+        self._model = None
+
+    def _loaded_model(self):
+        """The model bundle, loaded on first use."""
+        if self._model is None:
+            from disco_dock.docking.bundle import DockingModel, default_model_path
+
+            self._model = DockingModel.load(self.config.model or default_model_path(self.mode), device=self.config.device)
+        return self._model
+
+    def __call__(self, complex_: BenchmarkComplex, work_dir: Path) -> MethodOutput:
+        """disco-dock's ranked poses and confidences."""
+        from disco_dock.docking.config import SamplingConfig
+        from disco_dock.docking.predict import Pocket, predict
+
+        model = self._loaded_model()
+        ligand_file = work_dir / f"{complex_.name}_start.sdf"
+        with Chem.SDWriter(str(ligand_file)) as writer:
+            writer.write(complex_.start)
+        pocket = None
+        if self.mode == POCKET:
+            half_diagonal = 0.5 * float(np.linalg.norm(complex_.box.size))
+            pocket = Pocket(complex_.box.center, max(model.config.pocket.radius, half_diagonal))
+        sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
+        docked = predict(complex_.protein, ligand_file, model, sampling, work_dir / "poses", pocket=pocket, device=self.config.device)
+        poses = [
+            heavy_positions_in_reference_order(Chem.MolFromMolFile(str(pose.path), sanitize=False), complex_.crystal.mol)[0]
+            for pose in docked
+        ]
+        return MethodOutput(np.stack(poses), [pose.confidence for pose in docked])
+
+
+def make_method(name: str, config: BenchmarkConfig) -> Method:
+    """The method called `name` (see `config.METHODS`)."""
+    if name == VINA:
+        return VinaMethod(config)
+    return DiscoDockMethod(config, BLIND if name == DISCO_BLIND else POCKET)
+
+
+def _results_file(out_dir: Path, method: str) -> Path:
+    """Where `method`'s per-complex records go."""
+    return out_dir / f"{method}.jsonl"
+
+
+def read_records(out_dir: Path, method: str) -> dict[str, dict]:
+    """The records already written for `method`, by complex name (the last one wins)."""
+    path = _results_file(out_dir, method)
+    if not path.is_file():
+        return {}
+    records = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {record["complex"]: record for record in records}
+
+
+def _append_record(out_dir: Path, record: dict) -> None:
+    """Add one record to its method's JSON lines file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _results_file(out_dir, record["method"]).open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def run_method(method: Method, name: str, complex_: BenchmarkComplex, config: BenchmarkConfig) -> dict:
+    """One method on one complex, scored; a failure becomes a record with its reason."""
+    record: dict = {"complex": complex_.name, "method": name, "start": complex_.start_source, "box": complex_.box_source}
+    start = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"disco-dock-bench-{complex_.name}-") as folder:
+            output = method(complex_, Path(folder))
+    except Exception as error:  # any failure of a method is a miss, recorded with its reason
+        return record | {"runtime_s": time.perf_counter() - start, "error": f"{type(error).__name__}: {error}"[:500]}
+    runtime = time.perf_counter() - start
+    rmsds = pose_rmsds(complex_.crystal.mol, output.poses)
+    record |= {
+        "runtime_s": runtime,
+        "error": "" if rmsds.values else "no pose returned",
+        "rmsds": rmsds.values,
+        "scores": output.scores,
+        "symmetry_corrected": rmsds.symmetry_corrected,
+        "notes": "; ".join(note for note in (output.notes, rmsds.note) if note),
+    }
+    if config.posebusters and rmsds.values:
+        record["posebusters"] = dataclasses.asdict(posebusters_check(complex_.crystal.mol, output.poses[0], complex_.protein))
+    return record
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The complexes a run covers, and how many of the split's IDs the dataset has."""
+
+    sources: list[ComplexSource]
+    requested: int
+    missing: list[str]
+
+
+def select_complexes(config: BenchmarkConfig) -> Selection:
+    """The dataset's complexes, restricted to the split (in its order) and the limit."""
+    available = {source.name: source for source in discover_complexes(config.data_dir)}
+    names = read_ids(config.split) if config.split else sorted(available)
+    missing = [name for name in names if name not in available]
+    found = [available[name] for name in names if name in available]
+    return Selection(found[: config.limit] if config.limit else found, len(names), missing)
+
+
+def run_benchmark(config: BenchmarkConfig, methods: dict[str, Method] | None = None, log: Callable[[str], None] = functools.partial(print, flush=True)) -> dict:
+    """Run every method on every selected complex not already done; write and return the summary.
+
+    `methods` overrides `config.methods` (tests pass fakes).
+    """
+    methods = methods if methods is not None else {name: make_method(name, config) for name in config.methods}
+    selection = select_complexes(config)
+    log(f"{len(selection.sources)} complexes ({selection.requested - len(selection.missing)} of {selection.requested} requested found)")
+    done = {name: read_records(config.out_dir, name) for name in methods}
+    for index, source in enumerate(selection.sources, start=1):
+        todo = [name for name in methods if source.name not in done[name]]
+        if not todo:
+            continue
+        try:
+            complex_ = load_complex(source, config.seed, config.box_padding)
+        except Exception as error:  # unreadable inputs: a miss for every method, with the reason
+            reason = f"inputs: {type(error).__name__}: {error}"[:500]
+            records = [{"complex": source.name, "method": name, "runtime_s": 0.0, "error": reason} for name in todo]
+        else:
+            records = [run_method(methods[name], name, complex_, config) for name in todo]
+        for record in records:
+            _append_record(config.out_dir, record)
+            top1 = f"top-1 {record['rmsds'][0]:.2f} A" if record.get("rmsds") else record["error"]
+            log(f"[{index}/{len(selection.sources)}] {source.name} {record['method']}: {top1}, {record['runtime_s']:.1f} s")
+    summary = write_summary(config, selection, list(methods))
+    log(summary["markdown"])
+    return summary
+
+
+def _machine() -> dict:
+    """CPU model and cores, Python and torch versions, and the date."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), cpu)
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "python": platform.python_version(),
+        "torch": torch_version,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _git_commit() -> str | None:
+    """The commit of the code that ran (None outside a git checkout)."""
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def _cell(value: float | None, percent: bool = False) -> str:
+    """A table cell: "-" for no value, else a percentage or a number."""
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f} %" if percent else f"{value:.2f}"
+
+
+def markdown_table(summaries: dict[str, MethodSummary]) -> str:
+    """The summary table, one row per method."""
+    below, above = (f"{t:g}" for t in THRESHOLDS)
+    header = (
+        f"| method | information given | N | top-1 <{below} A | top-1 <{above} A | best-of-N <{below} A "
+        "| median top-1 RMSD (A) | PoseBusters-valid top-1 | median s per complex |"
+    )
+    rows = [header, "|" + " --- |" * 9]
+    for method, s in summaries.items():
+        rows.append(
+            f"| {method} | {INFORMATION_GIVEN.get(method, '?')} | {s.n} | {_cell(s.top1_below[str(THRESHOLDS[0])], True)} "
+            f"| {_cell(s.top1_below[str(THRESHOLDS[1])], True)} | {_cell(s.best_of_n_below[str(THRESHOLDS[0])], True)} "
+            f"| {_cell(s.median_top1_rmsd)} | {_cell(s.posebusters_valid_top1, True)} | {_cell(s.median_seconds)} |"
+        )
+    return "\n".join(rows)
+
+
+def write_summary(config: BenchmarkConfig, selection: Selection, methods: list[str]) -> dict:
+    """Summaries of every method over the selected complexes (and the unseen-protein subset), as
+    `summary.json` and `summary.md` in the output folder; returns the JSON content."""
+    names = [source.name for source in selection.sources]
+    subsets = {"all": set(names)}
+    if config.no_rec_overlap:
+        subsets["no_rec_overlap"] = set(read_ids(config.no_rec_overlap)) & set(names)
+    records = {method: read_records(config.out_dir, method) for method in methods}
+    tables, results = [], {}
+    for subset, members in subsets.items():
+        summaries = {method: summarize([r for name, r in records[method].items() if name in members]) for method in methods}
+        results[subset] = {method: dataclasses.asdict(summary) for method, summary in summaries.items()}
+        title = "All complexes" if subset == "all" else "Unseen proteins (no receptor overlap with training)"
+        tables.append(f"### {title} ({len(members)} complexes selected; N = those done)\n\n{markdown_table(summaries)}")
+    summary = {
+        "command": sys.argv,
+        "git_commit": _git_commit(),
+        "machine": _machine(),
+        "config": {key: str(value) if isinstance(value, Path) else value for key, value in dataclasses.asdict(config).items()},
+        "complexes": {"selected": len(names), "requested": selection.requested, "missing_from_dataset": selection.missing},
+        "results": results,
+        "markdown": "\n\n".join(tables),
+    }
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    (config.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (config.out_dir / "summary.md").write_text(summary["markdown"] + "\n")
+    return summary

@@ -1,0 +1,131 @@
+"""Pose metrics: symmetry-corrected RMSD, PoseBusters validity, and their summaries over complexes.
+
+RMSD is over heavy atoms, without alignment, of a pose given in the crystal ligand's atom
+order. spyrmsd takes the minimum over the graph automorphisms of the crystal ligand (so a
+flipped carboxylate or a rotated tert-butyl costs nothing); when spyrmsd fails (not installed,
+or an isomorphism search that errors), the plain RMSD in the given order is used and the
+result says so.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Geometry import Point3D
+
+THRESHOLDS = (2.0, 5.0)
+"""RMSD thresholds (A) the summaries report."""
+
+
+@dataclass(frozen=True)
+class PoseRMSDs:
+    """RMSDs of a set of poses to the crystal ligand."""
+
+    values: list[float]
+    symmetry_corrected: bool
+    """False when spyrmsd failed and the plain RMSD was used."""
+    note: str = ""
+    """Why spyrmsd failed, when it did."""
+
+
+def plain_rmsd(poses: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(K,) RMSD of poses (K, N, 3) to `reference` (N, 3) in the same atom order, no alignment."""
+    return np.sqrt(((np.asarray(poses) - reference) ** 2).sum(axis=-1).mean(axis=-1))
+
+
+def pose_rmsds(reference_mol: Chem.Mol, poses: np.ndarray) -> PoseRMSDs:
+    """Symmetry-corrected heavy-atom RMSDs of poses (K, N, 3) to `reference_mol`'s conformer."""
+    reference = reference_mol.GetConformer().GetPositions()
+    poses = np.asarray(poses, dtype=np.float64).reshape(-1, *reference.shape)
+    if len(poses) == 0:
+        return PoseRMSDs([], True)
+    try:
+        from spyrmsd.rmsd import symmrmsd
+
+        elements = np.array([atom.GetAtomicNum() for atom in reference_mol.GetAtoms()])
+        adjacency = Chem.GetAdjacencyMatrix(reference_mol)
+        values = symmrmsd(reference, list(poses), elements, elements, adjacency, adjacency, center=False, minimize=False)
+        return PoseRMSDs([float(v) for v in np.atleast_1d(values)], True)
+    except Exception as error:  # spyrmsd missing, or its isomorphism search failing: fall back, flagged
+        note = f"spyrmsd failed ({type(error).__name__}: {error}); plain RMSD"
+        return PoseRMSDs([float(v) for v in plain_rmsd(poses, reference)], False, note)
+
+
+@dataclass(frozen=True)
+class PoseCheck:
+    """PoseBusters' verdict on one pose; `valid` is None when the checks could not run."""
+
+    valid: bool | None
+    failed: list[str]
+    """Names of the checks that failed."""
+    error: str = ""
+
+
+def posebusters_check(reference_mol: Chem.Mol, pose: np.ndarray, protein: Path) -> PoseCheck:
+    """PoseBusters' `dock` checks of a pose (the crystal ligand's molecule at `pose`) in `protein`.
+
+    Never raises: a failure to run the checks is returned as `valid=None` with the error.
+    """
+    try:
+        from posebusters import PoseBusters
+
+        mol = Chem.Mol(reference_mol)
+        conformer = mol.GetConformer()
+        for i, xyz in enumerate(np.asarray(pose, dtype=np.float64)):
+            conformer.SetAtomPosition(i, Point3D(*xyz))
+        table = PoseBusters(config="dock").bust(mol, None, str(protein))
+        checks = table.select_dtypes(include="bool").iloc[0]
+        failed = [str(name) for name, passed in checks.items() if not passed]
+        return PoseCheck(not failed, failed)
+    except Exception as error:  # posebusters raises many kinds on odd molecules: record, never raise
+        return PoseCheck(None, [], f"{type(error).__name__}: {error}"[:300])
+
+
+@dataclass(frozen=True)
+class MethodSummary:
+    """One method's numbers over a set of complexes; failures count as misses."""
+
+    n: int
+    failures: int
+    top1_below: dict[str, float]
+    """Fraction of complexes whose top-1 pose is under each threshold ("2.0", "5.0")."""
+    best_of_n_below: dict[str, float]
+    """Fraction with any pose under each threshold."""
+    median_top1_rmsd: float | None
+    """Median top-1 RMSD (A), a failure counting as infinite; None without complexes."""
+    posebusters_valid_top1: float | None
+    """Fraction whose top-1 pose passes every PoseBusters check (failure or unchecked = not valid); None if never checked."""
+    posebusters_errors: int
+    median_seconds: float | None
+    """Median runtime per complex, failures included."""
+    plain_rmsd_fallbacks: int
+    """Complexes whose RMSD is not symmetry-corrected."""
+
+
+def summarize(records: list[dict]) -> MethodSummary:
+    """Summary of one method's per-complex records (as the harness writes them)."""
+    top1 = [r["rmsds"][0] if r.get("rmsds") and not r.get("error") else float("inf") for r in records]
+    best = [min(r["rmsds"]) if r.get("rmsds") and not r.get("error") else float("inf") for r in records]
+    n = len(records)
+
+    def fraction(values: list[float], threshold: float) -> float:
+        return sum(v < threshold for v in values) / n if n else float("nan")
+
+    checks = [r.get("posebusters") for r in records]
+    checked = any(check is not None for check in checks)
+    valid = sum(bool(check and check.get("valid")) for check in checks)
+    return MethodSummary(
+        n=n,
+        failures=sum(bool(r.get("error")) for r in records),
+        top1_below={str(t): fraction(top1, t) for t in THRESHOLDS},
+        best_of_n_below={str(t): fraction(best, t) for t in THRESHOLDS},
+        median_top1_rmsd=statistics.median(top1) if n else None,
+        posebusters_valid_top1=valid / n if checked and n else None,
+        posebusters_errors=sum(bool(check and check.get("error")) for check in checks),
+        median_seconds=statistics.median(r["runtime_s"] for r in records) if n else None,
+        plain_rmsd_fallbacks=sum(r.get("symmetry_corrected") is False for r in records),
+    )

@@ -1,0 +1,151 @@
+"""Benchmark harness: RMSD (symmetry), summaries, failures, resumability, and Vina on a real complex."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem
+from rdkit.Chem import AllChem
+
+from disco_dock.benchmark.config import BenchmarkConfig
+from disco_dock.benchmark.harness import MethodOutput, run_benchmark
+from disco_dock.benchmark.inputs import heavy_positions_in_reference_order
+from disco_dock.benchmark.metrics import plain_rmsd, pose_rmsds, summarize
+from tests.docking.conftest import ligand_path, make_complex, protein_path
+
+
+def _embedded(smiles: str) -> Chem.Mol:
+    """A heavy-atom molecule with one seeded 3D conformer."""
+    mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    AllChem.EmbedMolecule(mol, randomSeed=1)
+    return Chem.RemoveHs(mol)
+
+
+def _tert_butyl_benzoate() -> Chem.Mol:
+    """Symmetric groups: carboxylate oxygens, tert-butyl methyls (atoms 0, 2, 3 on carbon 1)."""
+    return _embedded("CC(C)(C)c1ccc(cc1)C(=O)[O-]")
+
+
+def test_pose_rmsd_with_itself_is_zero():
+    mol = _tert_butyl_benzoate()
+    result = pose_rmsds(mol, mol.GetConformer().GetPositions()[None])
+    assert result.symmetry_corrected
+    assert result.values == pytest.approx([0.0], abs=1e-6)
+
+
+def test_symmetric_atoms_swapped_cost_nothing_with_spyrmsd_only():
+    mol = _tert_butyl_benzoate()
+    pos = mol.GetConformer().GetPositions()
+    swapped = pos.copy()
+    oxygens = [atom.GetIdx() for atom in mol.GetAtoms() if atom.GetAtomicNum() == 8]
+    swapped[oxygens] = pos[oxygens[::-1]]
+    swapped[[0, 2, 3]] = pos[[2, 3, 0]]  # rotate the tert-butyl's methyls
+    assert plain_rmsd(swapped[None], pos)[0] > 0.5
+    assert pose_rmsds(mol, swapped[None]).values == pytest.approx([0.0], abs=1e-6)
+
+
+def test_summary_fractions_and_failures_as_misses():
+    records = [
+        {"complex": "a", "rmsds": [1.0, 6.0], "runtime_s": 10.0, "error": "", "posebusters": {"valid": True}},
+        {"complex": "b", "rmsds": [3.0, 1.5], "runtime_s": 20.0, "error": "", "posebusters": {"valid": False}},
+        {"complex": "c", "rmsds": [7.0], "runtime_s": 30.0, "error": "", "posebusters": {"valid": None, "error": "x"}},
+        {"complex": "d", "runtime_s": 40.0, "error": "Vina crashed"},
+    ]
+    summary = summarize(records)
+    assert summary.n == 4 and summary.failures == 1
+    assert summary.top1_below == {"2.0": 0.25, "5.0": 0.5}
+    assert summary.best_of_n_below["2.0"] == 0.5
+    assert summary.median_top1_rmsd == pytest.approx(5.0)  # median of 1, 3, 7, inf
+    assert summary.posebusters_valid_top1 == 0.25 and summary.posebusters_errors == 1
+    assert summary.median_seconds == 25.0
+
+
+def test_poses_are_reordered_to_the_crystal_atom_order():
+    mol = _embedded("CCOC(=O)c1ccc(N)cc1Cl")  # no symmetry: one match only
+    shuffled = Chem.RenumberAtoms(mol, list(range(mol.GetNumAtoms()))[::-1])
+    positions = heavy_positions_in_reference_order(Chem.AddHs(shuffled, addCoords=True), mol)
+    np.testing.assert_allclose(positions[0], mol.GetConformer().GetPositions())
+
+
+class CountingMethod:
+    """A fake method that returns the crystal pose (or fails) and counts its calls."""
+
+    def __init__(self, fail: bool = False):
+        self.calls = 0
+        self.fail = fail
+
+    def __call__(self, complex_, work_dir: Path) -> MethodOutput:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("no pose today")
+        return MethodOutput(complex_.reference_positions[None], [0.0])
+
+
+def _dataset(root: Path) -> Path:
+    for name in ("1ia1", "1of6"):
+        make_complex(root, name, protein_path(name), ligand_path(name))
+    return root
+
+
+def test_harness_resumes_and_counts_failures(tmp_path):
+    config = BenchmarkConfig(data_dir=_dataset(tmp_path / "data"), out_dir=tmp_path / "out", posebusters=False)
+    good, bad = CountingMethod(), CountingMethod(fail=True)
+    summary = run_benchmark(config, {"good": good, "bad": bad}, log=lambda _: None)
+    assert (good.calls, bad.calls) == (2, 2)
+    assert summary["results"]["all"]["good"]["top1_below"]["2.0"] == 1.0
+    assert summary["results"]["all"]["bad"]["n"] == 2 and summary["results"]["all"]["bad"]["top1_below"]["5.0"] == 0.0
+    failure = json.loads((tmp_path / "out" / "bad.jsonl").read_text().splitlines()[0])
+    assert "no pose today" in failure["error"]
+
+    again = CountingMethod()
+    run_benchmark(config, {"good": again}, log=lambda _: None)
+    assert again.calls == 0  # both complexes already done
+    assert (tmp_path / "out" / "summary.md").read_text().count("| good |") == 1
+
+
+def test_disco_dock_methods_through_predict(tmp_path):
+    import torch
+
+    from disco_dock.docking.bundle import DockingModel
+    from disco_dock.docking.config import DockingConfig
+    from disco_dock.docking.model.config import ScoreModelConfig
+
+    torch.manual_seed(0)
+    tiny = ScoreModelConfig(ns=8, nv=2, num_layers=2, encoder_layers=1)
+    model_path = tmp_path / "blind.pt"  # a blind model also docks into a given pocket
+    DockingModel.build(DockingConfig(mode="blind", model=tiny)).save(model_path)
+    data = tmp_path / "data"
+    make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
+    config = BenchmarkConfig(
+        data_dir=data, out_dir=tmp_path / "out", methods=("disco-dock-blind", "disco-dock-pocket"),
+        model=model_path, samples=2, steps=2, posebusters=False,
+    )
+    summary = run_benchmark(config, log=lambda _: None)
+    for method in config.methods:
+        (record,) = (tmp_path / "out" / f"{method}.jsonl").read_text().splitlines()
+        record = json.loads(record)
+        assert not record["error"], record["error"]
+        assert len(record["rmsds"]) == 2 and record["symmetry_corrected"]
+        assert summary["results"]["all"][method]["n"] == 1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vina") is None, reason="the `vina` package is not installed (pip install -e '.[test]')")
+def test_vina_docks_a_real_complex(tmp_path):
+    from disco_dock.benchmark.inputs import load_complex
+    from disco_dock.benchmark.vina import dock_with_vina
+    from disco_dock.docking.data.discover import discover_complexes
+
+    (source,) = discover_complexes(make_complex(tmp_path, "1ia1", protein_path("1ia1"), ligand_path("1ia1")).parent)
+    complex_ = load_complex(source, seed=0, box_padding=10.0)
+    config = BenchmarkConfig(data_dir=tmp_path, out_dir=tmp_path / "out", vina_exhaustiveness=1, vina_poses=1)
+    start = time.perf_counter()
+    result = dock_with_vina(complex_, config)
+    assert time.perf_counter() - start < 60
+    assert result.poses.shape == (1, complex_.crystal.mol.GetNumAtoms(), 3)
+    assert len(result.scores) == 1 and result.scores[0] < 0
+    assert np.isfinite(pose_rmsds(complex_.crystal.mol, result.poses).values[0])
