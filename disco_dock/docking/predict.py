@@ -32,10 +32,10 @@ from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers, rotatable_bonds
 from disco_dock.docking.data.errors import DataError
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, build_complex_graph
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, build_complex_graph, count_graphs
 from disco_dock.docking.data.ligand import LIGAND_SUFFIXES, Ligand, featurize_ligand, load_ligand, read_ligand
 from disco_dock.docking.data.protein import Receptor, read_protein
-from disco_dock.docking.diffusion.noising import PoseUpdate, ligand_centroids, move_ligands, num_graphs
+from disco_dock.docking.diffusion.noising import PoseUpdate, ligand_centroids, move_ligands
 from disco_dock.docking.diffusion.rigid import random_rotvecs
 from disco_dock.docking.pocket import EmptyPocketError, crop_to_pocket
 from disco_dock.docking.sampling import sample_poses
@@ -130,7 +130,7 @@ def complex_graph(name: str, receptor: Receptor, ligand: Ligand, seed: int) -> H
 def _placed_at(batch: HeteroData, centre: Tensor, generator: torch.Generator) -> HeteroData:
     """A copy of `batch` whose ligands sit at `centre` (3,), each in a random orientation."""
     pos = batch[LIGAND].pos
-    count = num_graphs(batch)
+    count = count_graphs(batch)
     update = PoseUpdate(
         translation=centre - ligand_centroids(batch),
         rotvec=random_rotvecs((count,), generator, dtype=pos.dtype, device=pos.device),

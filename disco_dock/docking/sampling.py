@@ -15,8 +15,8 @@ from torch_geometric.data import HeteroData
 
 from disco_dock.core.guidance import guide
 from disco_dock.docking.config import SamplingConfig
-from disco_dock.docking.data.graph import LIGAND
-from disco_dock.docking.diffusion.noising import initial_pose, move_ligands, num_graphs, reverse_sde_step
+from disco_dock.docking.data.graph import LIGAND, count_graphs
+from disco_dock.docking.diffusion.noising import initial_pose, move_ligands, reverse_sde_step
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.model.score import ScoreModel, Scores
 
@@ -57,7 +57,7 @@ def sample_poses(
     model.eval()
     pose = copy.copy(batch)
     pos = batch[LIGAND].pos
-    count = num_graphs(batch)
+    count = count_graphs(batch)
     dt = 1.0 / sampling.steps
     with torch.no_grad():
         pose[LIGAND].pos = initial_pose(batch, schedules, centre, generator)

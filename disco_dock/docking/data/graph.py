@@ -160,6 +160,20 @@ def build_complex_graph(
     return data
 
 
+def node_graph(batch: HeteroData, node_type: str) -> Tensor:
+    """(N,) graph index of each node of `node_type`; zeros for a single, unbatched graph."""
+    store = batch[node_type]
+    index = getattr(store, "batch", None)
+    if index is None:
+        return torch.zeros(store.num_nodes, dtype=torch.long, device=store.pos.device)
+    return index
+
+
+def count_graphs(batch: HeteroData) -> int:
+    """Number of complexes in a batch (1 for a single graph)."""
+    return int(getattr(batch, "num_graphs", 1))
+
+
 def torsion_mask(data: HeteroData) -> torch.Tensor:
     """(R, N) bool: which ligand atoms each rotatable bond moves, for one graph or a batch of them."""
     torsion, atom = data[TORSION_MOVES].edge_index

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, torsion_mask
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, count_graphs, node_graph, torsion_mask
 from disco_dock.docking.diffusion.rigid import apply_pose_update, random_rotvecs
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.diffusion.so3 import igso3_score, igso3_score_norm_sq, sample_igso3
@@ -41,21 +41,9 @@ class PoseUpdate(NamedTuple):
     torsion: Tensor
 
 
-def num_graphs(batch: HeteroData) -> int:
-    """Number of complexes in `batch` (1 for a single, unbatched graph)."""
-    return int(getattr(batch, "num_graphs", 1))
-
-
-def node_graph_index(batch: HeteroData, node_type: str = LIGAND) -> Tensor:
-    """(N,) graph index of each node of `node_type`; zeros for a single, unbatched graph."""
-    store = batch[node_type]
-    index = getattr(store, "batch", None)
-    return torch.zeros(store.num_nodes, dtype=torch.long, device=store.pos.device) if index is None else index
-
-
 def bond_graph_index(batch: HeteroData) -> Tensor:
     """(R,) graph index of each rotatable bond (the graph of its first atom)."""
-    return node_graph_index(batch)[batch[ROTATABLE_BOND].edge_index[0]]
+    return node_graph(batch, LIGAND)[batch[ROTATABLE_BOND].edge_index[0]]
 
 
 def _graph_means(values: Tensor, graph: Tensor, count: int) -> Tensor:
@@ -68,7 +56,7 @@ def _graph_means(values: Tensor, graph: Tensor, count: int) -> Tensor:
 def ligand_centroids(batch: HeteroData, pos: Tensor | None = None) -> Tensor:
     """(G, 3) centroid of each ligand, of `pos` (default `batch['ligand'].pos`)."""
     pos = batch[LIGAND].pos if pos is None else pos
-    return _graph_means(pos, node_graph_index(batch), num_graphs(batch))
+    return _graph_means(pos, node_graph(batch, LIGAND), count_graphs(batch))
 
 
 def move_ligands(batch: HeteroData, update: PoseUpdate, pos: Tensor | None = None) -> Tensor:
@@ -76,10 +64,10 @@ def move_ligands(batch: HeteroData, update: PoseUpdate, pos: Tensor | None = Non
     its part of `update` with `apply_pose_update` (torsions Kabsch-aligned, then rotation about
     the centroid, then translation), one graph at a time."""
     pos = batch[LIGAND].pos if pos is None else pos
-    count = num_graphs(batch)
+    count = count_graphs(batch)
     moving = torsion_mask(batch).to(pos.device)
     bonds = batch[ROTATABLE_BOND].edge_index.T
-    atom_counts = torch.bincount(node_graph_index(batch), minlength=count).tolist()
+    atom_counts = torch.bincount(node_graph(batch, LIGAND), minlength=count).tolist()
     bond_counts = torch.bincount(bond_graph_index(batch), minlength=count).tolist()
     moved, atom_start, bond_start = [], 0, 0
     for graph, (num_atoms, num_bonds) in enumerate(zip(atom_counts, bond_counts)):
@@ -182,7 +170,7 @@ def noise_batch(
     default `sample_times`). Returns a shallow copy of `batch` holding the noised positions (the
     input is left unchanged) and the `NoisedPose` with the loss targets."""
     pos = batch[LIGAND].pos
-    count = num_graphs(batch)
+    count = count_graphs(batch)
     if t is None:
         t = sample_times(count, generator, pos.dtype, pos.device)
     t = torch.as_tensor(t, dtype=pos.dtype, device=pos.device).expand(count)
@@ -240,7 +228,7 @@ def reverse_sde_step(
     Apply it with `move_ligands`.
     """
     pos = batch[LIGAND].pos
-    count = num_graphs(batch)
+    count = count_graphs(batch)
     t = torch.as_tensor(t, dtype=pos.dtype, device=pos.device).expand(count)
     dt = torch.as_tensor(dt, dtype=pos.dtype, device=pos.device).expand(count)
     bond_graph = bond_graph_index(batch)
@@ -274,9 +262,9 @@ def initial_pose(
     N(centre, sigma_tr_max^2 I). `centre` (3,) or (G, 3), e.g. pocket centres; default each
     receptor's centre (blind docking)."""
     pos = batch[LIGAND].pos
-    count = num_graphs(batch)
+    count = count_graphs(batch)
     if centre is None:
-        centre = _graph_means(batch[RECEPTOR].pos.to(pos.dtype), node_graph_index(batch, RECEPTOR), count)
+        centre = _graph_means(batch[RECEPTOR].pos.to(pos.dtype), node_graph(batch, RECEPTOR), count)
     centre = torch.as_tensor(centre, dtype=pos.dtype, device=pos.device).expand(count, 3)
     spread = schedules.translation.sigma_max * torch.randn(count, 3, generator=generator, dtype=pos.dtype, device=pos.device)
     num_bonds = batch[ROTATABLE_BOND].edge_index.shape[1]

@@ -18,22 +18,18 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND, RECEPTOR, RECEPTOR_RADIUS, ROTATABLE_BOND, radius, radius_graph
+from disco_dock.docking.data.graph import (
+    LIGAND,
+    LIGAND_BOND,
+    RECEPTOR,
+    RECEPTOR_RADIUS,
+    ROTATABLE_BOND,
+    count_graphs,
+    node_graph,
+    radius,
+    radius_graph,
+)
 from disco_dock.docking.model.config import ScoreModelConfig
-
-
-def node_graph(batch: HeteroData, node_type: str) -> Tensor:
-    """(N,) graph index of each node of `node_type`; zeros for a single, unbatched graph."""
-    store = batch[node_type]
-    index = getattr(store, "batch", None)
-    if index is None:
-        return torch.zeros(store.num_nodes, dtype=torch.long, device=store.pos.device)
-    return index
-
-
-def count_graphs(batch: HeteroData) -> int:
-    """Number of complexes in a batch (1 for a single graph)."""
-    return int(getattr(batch, "num_graphs", 1))
 
 
 def latent_segment(batch: HeteroData) -> Tensor:
