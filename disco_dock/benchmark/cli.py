@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from disco_dock.benchmark.config import METHODS, VINA, BenchmarkConfig
-from disco_dock.benchmark.harness import run_benchmark, select_complexes, write_summary
+from disco_dock.benchmark.config import METHODS, VINA, BenchmarkConfig, Variant
+from disco_dock.benchmark.harness import method_specs, run_benchmark, select_complexes, write_summary
+from disco_dock.docking.data.errors import DataError
 
 
 def parse_config(argv: list[str] | None, description: str, default_out: Path) -> tuple[BenchmarkConfig, bool]:
-    """A `BenchmarkConfig` from command-line arguments, and whether only the summary is wanted."""
+    """A `BenchmarkConfig` from command-line arguments, and whether only the summary is wanted.
+    ValueError on settings that do not fit together."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", type=Path, required=True, help="dataset folder (PDBbind or Astex layout)")
     parser.add_argument("--split", type=Path, help="file of complex IDs to run (default: every complex)")
     parser.add_argument("--no-rec-overlap", type=Path, help="file of IDs with unseen proteins: reported separately")
-    parser.add_argument("--methods", default=VINA, help=f"comma-separated, from {','.join(METHODS)} (default: {VINA})")
-    parser.add_argument("--model", type=Path, help="disco-dock model bundle (default: the packaged one per mode)")
+    parser.add_argument(
+        "--methods",
+        help=f"comma-separated, from {','.join(METHODS)} (default: {VINA}, or none when --variant is given)",
+    )
+    parser.add_argument("--model", type=Path, help="model bundle of disco-dock-blind/-pocket (default: the packaged one per mode)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL_FILE",
+        help="also run this disco-dock bundle as method NAME, in the bundle's docking mode (repeatable)",
+    )
     parser.add_argument("--samples", type=int, default=10, help="disco-dock poses per complex")
     parser.add_argument("--steps", type=int, default=20, help="disco-dock reverse-diffusion steps")
     parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default: {default_out})")
@@ -28,13 +41,15 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     parser.add_argument("--device", default="cpu", help="torch device for disco-dock")
     parser.add_argument("--summary-only", action="store_true", help="only rewrite the summary from the records so far")
     args = parser.parse_args(argv)
+    methods = VINA if args.methods is None and not args.variant else args.methods or ""
     config = BenchmarkConfig(
         data_dir=args.data_dir,
         out_dir=args.out,
         split=args.split,
         no_rec_overlap=args.no_rec_overlap,
-        methods=tuple(name.strip() for name in args.methods.split(",") if name.strip()),
+        methods=tuple(name.strip() for name in methods.split(",") if name.strip()),
         model=args.model,
+        variants=tuple(Variant.parse(text) for text in args.variant),
         samples=args.samples,
         steps=args.steps,
         limit=args.limit,
@@ -47,10 +62,24 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     return config, args.summary_only
 
 
+def fail(error: Exception) -> None:
+    """Print a one-line error and exit with status 2 (bad input)."""
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None, description: str, default_out: Path) -> None:
-    """Run the benchmark the arguments describe (or only summarise it); prints progress and the table."""
-    config, summary_only = parse_config(argv, description, default_out)
-    if summary_only:
-        print(write_summary(config, select_complexes(config), list(config.methods))["markdown"])
-    else:
-        run_benchmark(config)
+    """Run the benchmark the arguments describe (or only summarise it); prints progress and the
+    table. Bad input (settings, a model, data or results file): one line on stderr, exit status 2."""
+    try:
+        config, summary_only = parse_config(argv, description, default_out)
+    except ValueError as error:
+        fail(error)
+    try:
+        specs = method_specs(config)
+        if summary_only:
+            print(write_summary(config, select_complexes(config), list(specs), specs)["markdown"])
+        else:
+            run_benchmark(config, specs=specs)
+    except DataError as error:
+        fail(error)

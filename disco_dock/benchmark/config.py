@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 VINA, DISCO_BLIND, DISCO_POCKET = "vina", "disco-dock-blind", "disco-dock-pocket"
 METHODS = (VINA, DISCO_BLIND, DISCO_POCKET)
-"""The methods the harness knows."""
+"""The methods the harness knows by name."""
+VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""What a variant's name may look like (it names its `.jsonl` file and its table row)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A disco-dock model bundle benchmarked as a method of its own name, docking in the bundle's mode."""
+
+    name: str
+    model: Path
+
+    @classmethod
+    def parse(cls, text: str) -> "Variant":
+        """A variant from "NAME=MODEL_FILE"; ValueError otherwise."""
+        name, equals, model = (part.strip() for part in text.partition("="))
+        if not equals or not name or not model:
+            raise ValueError(f"--variant {text!r}: expected NAME=MODEL_FILE")
+        return cls(name, Path(model).expanduser())
 
 
 @dataclass(frozen=True)
@@ -23,8 +42,11 @@ class BenchmarkConfig:
     no_rec_overlap: Path | None = None
     """File of IDs whose proteins are unseen in training; reported as a second table."""
     methods: tuple[str, ...] = (VINA,)
+    """Methods by name, from `METHODS`."""
     model: Path | None = None
-    """disco-dock model bundle; None = `bundle.default_model_path(mode)` for each mode."""
+    """Bundle of disco-dock-blind and disco-dock-pocket; None = `bundle.default_model_path(mode)` for each mode."""
+    variants: tuple[Variant, ...] = ()
+    """More disco-dock methods, one per bundle, each named by the user (run after `methods`)."""
     samples: int = 10
     """disco-dock poses per complex."""
     steps: int = 20
@@ -47,3 +69,17 @@ class BenchmarkConfig:
         unknown = sorted(set(self.methods) - set(METHODS))
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
+        for variant in self.variants:
+            if not VARIANT_NAME.fullmatch(variant.name):
+                raise ValueError(f"variant name {variant.name!r}: use letters, digits, '.', '_' and '-' only")
+            if variant.name in METHODS:
+                raise ValueError(f"variant name {variant.name!r} is a built-in method's: choose another")
+        names = self.method_names
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"method name(s) given twice: {', '.join(repeated)}")
+
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        """Every method of the run: `methods`, then the variants' names."""
+        return self.methods + tuple(variant.name for variant in self.variants)

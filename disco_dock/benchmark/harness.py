@@ -1,10 +1,14 @@
 """The benchmark loop: complexes x methods -> per-complex JSON lines, summary JSON, markdown table.
 
 Per method, `<out_dir>/<method>.jsonl` gets one line per complex as soon as it is done: every
-pose's RMSD (rank order), the method's scores, runtime, PoseBusters' verdict on the top-1 pose
-and, for a failure, the reason (a failure is a miss in every fraction, never dropped). A rerun
-skips the complexes already in the file, so an interrupted run resumes. `summary.json` and
+pose's RMSD (rank order), the method's scores, runtime, PoseBusters' verdict on the top-1 pose,
+for disco-dock the sha256 of its model file and, for a failure, the reason (a failure is a miss
+in every fraction, never dropped). A rerun skips the complexes already in the file, so an
+interrupted run resumes (and refuses to go on with another model file). `summary.json` and
 `summary.md` are rewritten at the end from everything in the files for the selected complexes.
+
+The methods are Vina, disco-dock-blind and disco-dock-pocket by name, and any number of
+disco-dock model bundles under names of their own (`config.Variant`), each in its bundle's mode.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +33,73 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from disco_dock.benchmark.config import DISCO_BLIND, DISCO_POCKET, VINA, BenchmarkConfig
+from disco_dock.benchmark.config import DISCO_BLIND, VINA, BenchmarkConfig
 from disco_dock.benchmark.inputs import BenchmarkComplex, heavy_positions_in_reference_order, load_complex
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, pose_rmsds, posebusters_check, summarize
 from disco_dock.docking.config import BLIND, POCKET
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
+from disco_dock.docking.data.errors import DataError
 
-INFORMATION_GIVEN = {VINA: "pocket box", DISCO_BLIND: "blind", DISCO_POCKET: "pocket box"}
-"""What each method is told about the binding site."""
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A disco-dock model bundle that loads: where it is, its docking mode and its fingerprint."""
+
+    path: Path
+    mode: str
+    """The mode the bundle was trained for (its config's)."""
+    sha256: str
+    size_bytes: int
+    modified: str
+    """Last modification time (UTC, ISO 8601)."""
+
+    @classmethod
+    def read(cls, path: Path) -> "ModelFile":
+        """Load the bundle at `path` (DataError naming the file when it cannot be) and fingerprint it."""
+        from disco_dock.docking.bundle import DockingModel
+
+        mode = DockingModel.load(path).config.mode
+        digest = hashlib.sha256()
+        with Path(path).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        stat = Path(path).stat()
+        modified = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
+        return cls(Path(path), mode, digest.hexdigest(), stat.st_size, modified)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method of a run: its name, the docking mode it is run in and (disco-dock) its model."""
+
+    name: str
+    mode: str
+    model: ModelFile | None = None
+    """None for Vina."""
+
+    @property
+    def information_given(self) -> str:
+        """What the method is told about the binding site (the table's column)."""
+        return "blind" if self.mode == BLIND else "pocket box"
+
+
+def method_specs(config: BenchmarkConfig) -> dict[str, MethodSpec]:
+    """The run's methods by name: `config.methods` (disco-dock-blind/-pocket with `config.model`
+    or the packaged model of their mode), then each variant in its bundle's mode. DataError when
+    a model file is missing or does not load."""
+    from disco_dock.docking.bundle import default_model_path
+
+    specs = {}
+    for name in config.methods:
+        if name == VINA:
+            specs[name] = MethodSpec(name, POCKET)
+        else:
+            mode = BLIND if name == DISCO_BLIND else POCKET
+            specs[name] = MethodSpec(name, mode, ModelFile.read(config.model or default_model_path(mode)))
+    for variant in config.variants:
+        model = ModelFile.read(variant.model)
+        specs[variant.name] = MethodSpec(variant.name, model.mode, model)
+    return specs
 
 
 @dataclass(frozen=True)
@@ -70,17 +136,18 @@ class DiscoDockMethod:
     (pocket centre = box centre, crop radius = half the box diagonal, at least the model's radius,
     as `predict.read_box` does). predict embeds its own seeded conformer of the given ligand."""
 
-    def __init__(self, config: BenchmarkConfig, mode: str):
+    def __init__(self, config: BenchmarkConfig, spec: MethodSpec):
         self.config = config
-        self.mode = mode
+        self.mode = spec.mode
+        self.model_file = spec.model.path
         self._model = None
 
     def _loaded_model(self):
         """The model bundle, loaded on first use."""
         if self._model is None:
-            from disco_dock.docking.bundle import DockingModel, default_model_path
+            from disco_dock.docking.bundle import DockingModel
 
-            self._model = DockingModel.load(self.config.model or default_model_path(self.mode), device=self.config.device)
+            self._model = DockingModel.load(self.model_file, device=self.config.device)
         return self._model
 
     def __call__(self, complex_: BenchmarkComplex, work_dir: Path) -> MethodOutput:
@@ -105,11 +172,9 @@ class DiscoDockMethod:
         return MethodOutput(np.stack(poses), [pose.confidence for pose in docked])
 
 
-def make_method(name: str, config: BenchmarkConfig) -> Method:
-    """The method called `name` (see `config.METHODS`)."""
-    if name == VINA:
-        return VinaMethod(config)
-    return DiscoDockMethod(config, BLIND if name == DISCO_BLIND else POCKET)
+def make_method(spec: MethodSpec, config: BenchmarkConfig) -> Method:
+    """The method `spec` describes: Vina, or disco-dock with its model."""
+    return VinaMethod(config) if spec.model is None else DiscoDockMethod(config, spec)
 
 
 def _results_file(out_dir: Path, method: str) -> Path:
@@ -175,15 +240,38 @@ def select_complexes(config: BenchmarkConfig) -> Selection:
     return Selection(found[: config.limit] if config.limit else found, len(names), missing)
 
 
-def run_benchmark(config: BenchmarkConfig, methods: dict[str, Method] | None = None, log: Callable[[str], None] = functools.partial(print, flush=True)) -> dict:
+def _check_same_model(out_dir: Path, done: dict[str, dict[str, dict]], specs: dict[str, MethodSpec]) -> None:
+    """DataError when a method's records so far came from another model file than its model now
+    (records without a fingerprint, written before records had one, are not checked)."""
+    for name, records in done.items():
+        model = specs[name].model if name in specs else None
+        others = {record.get("model_sha256") for record in records.values()} - {None, model and model.sha256}
+        if others:
+            raise DataError(
+                _results_file(out_dir, name),
+                f"records from another model file (sha256 {', '.join(sorted(others))}) than {model and model.path}: "
+                "use another --out or another method name",
+            )
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    methods: dict[str, Method] | None = None,
+    log: Callable[[str], None] = functools.partial(print, flush=True),
+    specs: dict[str, MethodSpec] | None = None,
+) -> dict:
     """Run every method on every selected complex not already done; write and return the summary.
 
-    `methods` overrides `config.methods` (tests pass fakes).
+    `specs` defaults to `method_specs(config)`; `methods` overrides the methods made from them
+    (tests pass fakes). DataError when a method's earlier records came from another model file.
     """
-    methods = methods if methods is not None else {name: make_method(name, config) for name in config.methods}
+    specs = method_specs(config) if specs is None else specs
+    methods = methods if methods is not None else {name: make_method(spec, config) for name, spec in specs.items()}
     selection = select_complexes(config)
     log(f"{len(selection.sources)} complexes ({selection.requested - len(selection.missing)} of {selection.requested} requested found)")
     done = {name: read_records(config.out_dir, name) for name in methods}
+    _check_same_model(config.out_dir, done, specs)
+    fingerprints = {name: {"model_sha256": spec.model.sha256} for name, spec in specs.items() if spec.model}
     for index, source in enumerate(selection.sources, start=1):
         todo = [name for name in methods if source.name not in done[name]]
         if not todo:
@@ -196,15 +284,16 @@ def run_benchmark(config: BenchmarkConfig, methods: dict[str, Method] | None = N
         else:
             records = [run_method(methods[name], name, complex_, config) for name in todo]
         for record in records:
+            record |= fingerprints.get(record["method"], {})
             _append_record(config.out_dir, record)
             top1 = f"top-1 {record['rmsds'][0]:.2f} A" if record.get("rmsds") else record["error"]
             log(f"[{index}/{len(selection.sources)}] {source.name} {record['method']}: {top1}, {record['runtime_s']:.1f} s")
-    summary = write_summary(config, selection, list(methods))
+    summary = write_summary(config, selection, list(methods), specs)
     log(summary["markdown"])
     return summary
 
 
-def _machine() -> dict:
+def machine_info() -> dict:
     """CPU model and cores, Python and torch versions, and the date."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -226,7 +315,7 @@ def _machine() -> dict:
     }
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     """The commit of the code that ran (None outside a git checkout)."""
     try:
         result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10)
@@ -236,14 +325,14 @@ def _git_commit() -> str | None:
 
 
 def _cell(value: float | None, percent: bool = False) -> str:
-    """A table cell: "-" for no value, else a percentage or a number."""
-    if value is None:
+    """A table cell: "-" for no value (none, or NaN: no complex done), else a percentage or a number."""
+    if value is None or math.isnan(value):
         return "-"
     return f"{100 * value:.1f} %" if percent else f"{value:.2f}"
 
 
-def markdown_table(summaries: dict[str, MethodSummary]) -> str:
-    """The summary table, one row per method."""
+def markdown_table(summaries: dict[str, MethodSummary], information_given: dict[str, str]) -> str:
+    """The summary table, one row per method ("?" where `information_given` has none)."""
     below, above = (f"{t:g}" for t in THRESHOLDS)
     header = (
         f"| method | information given | N | top-1 <{below} A | top-1 <{above} A | best-of-N <{below} A "
@@ -252,37 +341,53 @@ def markdown_table(summaries: dict[str, MethodSummary]) -> str:
     rows = [header, "|" + " --- |" * 9]
     for method, s in summaries.items():
         rows.append(
-            f"| {method} | {INFORMATION_GIVEN.get(method, '?')} | {s.n} | {_cell(s.top1_below[str(THRESHOLDS[0])], True)} "
+            f"| {method} | {information_given.get(method, '?')} | {s.n} | {_cell(s.top1_below[str(THRESHOLDS[0])], True)} "
             f"| {_cell(s.top1_below[str(THRESHOLDS[1])], True)} | {_cell(s.best_of_n_below[str(THRESHOLDS[0])], True)} "
             f"| {_cell(s.median_top1_rmsd)} | {_cell(s.posebusters_valid_top1, True)} | {_cell(s.median_seconds)} |"
         )
     return "\n".join(rows)
 
 
-def write_summary(config: BenchmarkConfig, selection: Selection, methods: list[str]) -> dict:
+def _method_provenance(spec: MethodSpec | None, records: list[dict]) -> dict:
+    """What the summary says about a method: its information, its model file now and (disco-dock)
+    how many of its records each model file produced, by sha256 ("not recorded" for old records)."""
+    about = {"information_given": spec and spec.information_given, "model": None}
+    if spec and spec.model:
+        about["model"] = dataclasses.asdict(spec.model)
+        about["records_by_model"] = dict(Counter(record.get("model_sha256", "not recorded") for record in records))
+    return about
+
+
+def write_summary(config: BenchmarkConfig, selection: Selection, methods: list[str], specs: dict[str, MethodSpec]) -> dict:
     """Summaries of every method over the selected complexes (and the unseen-protein subset), as
-    `summary.json` and `summary.md` in the output folder; returns the JSON content."""
+    `summary.json` and `summary.md` in the output folder; returns the JSON content. `specs` gives
+    each method's information and model file (methods without one are shown with "?")."""
     names = [source.name for source in selection.sources]
     subsets = {"all": set(names)}
     if config.no_rec_overlap:
         subsets["no_rec_overlap"] = set(read_ids(config.no_rec_overlap)) & set(names)
     records = {method: read_records(config.out_dir, method) for method in methods}
+    information = {name: spec.information_given for name, spec in specs.items()}
     tables, results = [], {}
     for subset, members in subsets.items():
         summaries = {method: summarize([r for name, r in records[method].items() if name in members]) for method in methods}
         results[subset] = {method: dataclasses.asdict(summary) for method, summary in summaries.items()}
         title = "All complexes" if subset == "all" else "Unseen proteins (no receptor overlap with training)"
-        tables.append(f"### {title} ({len(members)} complexes selected; N = those done)\n\n{markdown_table(summaries)}")
+        tables.append(f"### {title} ({len(members)} complexes selected; N = those done)\n\n{markdown_table(summaries, information)}")
     summary = {
         "command": sys.argv,
-        "git_commit": _git_commit(),
-        "machine": _machine(),
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in dataclasses.asdict(config).items()},
+        "git_commit": git_commit(),
+        "machine": machine_info(),
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+        "methods": {
+            method: _method_provenance(specs.get(method), [r for name, r in records[method].items() if name in subsets["all"]])
+            for method in methods
+        },
         "complexes": {"selected": len(names), "requested": selection.requested, "missing_from_dataset": selection.missing},
         "results": results,
         "markdown": "\n\n".join(tables),
     }
     config.out_dir.mkdir(parents=True, exist_ok=True)
-    (config.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (config.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (config.out_dir / "summary.md").write_text(summary["markdown"] + "\n")
     return summary

@@ -108,23 +108,13 @@ def test_harness_resumes_and_counts_failures(tmp_path):
     assert (tmp_path / "out" / "summary.md").read_text().count("| good |") == 1
 
 
-def test_disco_dock_methods_through_predict(tmp_path):
-    import torch
-
-    from disco_dock.docking.bundle import DockingModel
-    from disco_dock.docking.config import DockingConfig
-    from disco_dock.docking.model.config import ScoreModelConfig
-
-    torch.manual_seed(0)
-    tiny = ScoreModelConfig(ns=8, nv=2, num_layers=2, encoder_layers=1)
-    model_path = tmp_path / "blind.pt"  # a blind model also docks into a given pocket
-    DockingModel.build(DockingConfig(mode="blind", model=tiny)).save(model_path)
+def test_disco_dock_methods_through_predict(tmp_path, model_files):
     data = tmp_path / "data"
     make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
     config = BenchmarkConfig(
         data_dir=data, out_dir=tmp_path / "out", methods=("disco-dock-blind", "disco-dock-pocket"),
-        model=model_path, samples=2, steps=2, posebusters=False,
-    )
+        model=model_files["blind"], samples=2, steps=2, posebusters=False,
+    )  # a blind model also docks into a given pocket
     summary = run_benchmark(config, log=lambda _: None)
     for method in config.methods:
         (record,) = (tmp_path / "out" / f"{method}.jsonl").read_text().splitlines()
