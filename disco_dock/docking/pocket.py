@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import subgraph

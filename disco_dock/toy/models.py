@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from disco_dock.core.edm import EDMDenoiser
+from disco_dock.core.layers import SinusoidalEmbedding, mlp
 from disco_dock.core.latents import LatentEmbedding
-
-
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with SiLU between them (none after the last)."""
-    layers: list[nn.Module] = []
-    for i, (size_in, size_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(size_in, size_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.SiLU())
-    return nn.Sequential(*layers)
-
-
-class SinusoidalEmbedding(nn.Module):
-    """Sinusoidal features of a scalar (EDM's c_noise), shape (B,) -> (B, dim)."""
-
-    def __init__(self, dim: int = 32, max_period: float = 100.0):
-        super().__init__()
-        freqs = torch.exp(-math.log(max_period) * torch.arange(dim // 2) / (dim // 2))
-        self.register_buffer("freqs", freqs)
-
-    def forward(self, value: Tensor) -> Tensor:
-        angles = value.float().unsqueeze(-1) * self.freqs * 2 * math.pi
-        return torch.cat([angles.cos(), angles.sin()], dim=-1)
 
 
 class FourierFeatures(nn.Module):
@@ -61,10 +37,10 @@ class ToyNetwork(nn.Module):
     def __init__(self, hidden: int, layers: int, codebook_size: int = 0, embed_dim: int = 32, fourier_dim: int = 64):
         super().__init__()
         self.fourier = FourierFeatures(fourier_dim)
-        self.noise_embedding = SinusoidalEmbedding(embed_dim)
+        self.noise_embedding = SinusoidalEmbedding(embed_dim, min_period=1.0, max_period=100.0 ** (1 - 2 / embed_dim))
         self.latent_embedding = LatentEmbedding(1, codebook_size, embed_dim) if codebook_size else None
         width_in = 2 + fourier_dim + embed_dim + (embed_dim if codebook_size else 0)
-        self.mlp = mlp([width_in] + [hidden] * (layers - 1) + [2])
+        self.mlp = mlp([width_in] + [hidden] * (layers - 1) + [2], activation=nn.SiLU)
 
     def forward(self, x: Tensor, c_noise: Tensor, latents: Tensor | None = None) -> Tensor:
         features = [x, self.fourier(x), self.noise_embedding(c_noise)]
@@ -99,7 +75,7 @@ class ToyEncoder(nn.Module):
 
     def __init__(self, codebook_size: int, hidden: int):
         super().__init__()
-        self.mlp = mlp([2, hidden, hidden, codebook_size])
+        self.mlp = mlp([2, hidden, hidden, codebook_size], activation=nn.SiLU)
 
     def forward(self, clean: Tensor) -> Tensor:
         return self.mlp(clean).unsqueeze(1)

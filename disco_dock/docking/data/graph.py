@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from disco_dock.docking.data.config import DataConfig

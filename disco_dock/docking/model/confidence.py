@@ -7,10 +7,10 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
+from disco_dock.core.layers import mlp
 from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.model.config import ScoreModelConfig
 from disco_dock.docking.model.graph import count_graphs, node_graph
-from disco_dock.docking.model.layers import mlp
 from disco_dock.docking.model.trunk import ComplexTrunk
 
 

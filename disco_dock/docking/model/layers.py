@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -10,15 +9,7 @@ from e3nn import o3
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-
-def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
-    """Linear layers with ReLU (and dropout) between them, none after the last."""
-    layers: list[nn.Module] = []
-    for i, (size_in, size_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        if i:
-            layers += [nn.ReLU(), nn.Dropout(dropout)] if dropout else [nn.ReLU()]
-        layers.append(nn.Linear(size_in, size_out))
-    return nn.Sequential(*layers)
+from disco_dock.core.layers import mlp
 
 
 class CategoricalEmbedding(nn.Module):
@@ -31,19 +22,6 @@ class CategoricalEmbedding(nn.Module):
 
     def forward(self, categories: Tensor) -> Tensor:
         return self.table(categories + self.offsets).sum(dim=1)
-
-
-class SinusoidalEmbedding(nn.Module):
-    """Sines and cosines of a scalar at `dim // 2` geometrically spaced periods: (...,) -> (..., dim)."""
-
-    def __init__(self, dim: int, min_period: float = 0.5, max_period: float = 50.0):
-        super().__init__()
-        periods = torch.logspace(math.log10(min_period), math.log10(max_period), dim // 2)
-        self.register_buffer("frequencies", 2 * math.pi / periods, persistent=False)
-
-    def forward(self, value: Tensor) -> Tensor:
-        angles = value.unsqueeze(-1) * self.frequencies.to(value.dtype)
-        return torch.cat([angles.cos(), angles.sin()], dim=-1)
 
 
 class DistanceEmbedding(nn.Module):

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
+from disco_dock.core.layers import SinusoidalEmbedding, mlp
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR
 from disco_dock.docking.model.config import ScoreModelConfig
 from disco_dock.docking.model.graph import (
@@ -22,9 +23,7 @@ from disco_dock.docking.model.graph import (
 )
 from disco_dock.docking.model.layers import (
     DistanceEmbedding,
-    SinusoidalEmbedding,
     TensorProductConv,
-    mlp,
     spherical_harmonics,
 )
 from disco_dock.docking.model.trunk import ComplexTrunk, node_irreps
@@ -89,7 +88,7 @@ class ScoreModel(nn.Module):
         self.config = config
         ns, irreps = config.ns, node_irreps(config)
         self.trunk = ComplexTrunk(config, config.num_layers, read_receptor=False)
-        self.noise_features = SinusoidalEmbedding(config.time_embed_dim)
+        self.noise_features = SinusoidalEmbedding(config.time_embed_dim, min_period=0.5, max_period=50.0)
         self.noise_embedding = mlp([3 * config.time_embed_dim, ns, ns])
         self.latent_labels = LatentLabels(config.num_latents, ns) if config.num_latents else None
         sh_irreps = self.trunk.sh_irreps
