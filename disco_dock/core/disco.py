@@ -81,16 +81,18 @@ def sample_with_prior(
     sampler: SamplerConfig = SamplerConfig(),
     prior_temperature: float = 1.0,
     guidance: float = 0.0,
-    labels: Tensor | None = None,
+    prior_labels: Tensor | None = None,
+    generator=None,
     return_trajectory: bool = False,
     **condition,
 ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
     """Latents from the prior, then the EDM sampler from ``noise`` (B, ...).
 
     Returns (samples, latents one-hot (B, m, k)), plus the trajectory when asked for.
-    ``labels`` condition a class-conditional prior (and are not passed to the denoiser).
+    ``prior_labels`` condition a class-conditional prior; ``condition`` goes to the denoiser (a
+    class-conditional denoiser gets the same labels as ``labels=``).
     """
-    codes = prior.sample(noise.shape[0], labels=labels, temperature=prior_temperature)
+    codes = prior.sample(noise.shape[0], labels=prior_labels, temperature=prior_temperature, generator=generator)
     latents = nn.functional.one_hot(codes, prior.config.codebook_size).to(noise.dtype)
     denoise = guided_denoiser(denoiser, latents, guidance, **condition)
     result = sample(denoise, noise, sigma_schedule(sampler.num_steps, edm, noise.device), sampler, return_trajectory=return_trajectory)
