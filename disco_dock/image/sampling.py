@@ -59,9 +59,12 @@ def write_run_file(run_dir: Path, config: ImageConfig, channels: int, class_name
     """Record what a run is, so `load_run` can rebuild its networks; refuses (RunError) a folder
     that holds a run of other settings or data, rather than mixing the two."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    def identity(info: dict) -> dict:
+        return {**info, "config": ImageConfig.from_dict(info["config"]).training_identity()}
+
     info = json.loads(json.dumps({"config": config.to_dict(), "channels": channels, "class_names": class_names}))
     path = run_dir / RUN_FILE
-    if path.is_file() and json.loads(path.read_text()) != info:
+    if path.is_file() and identity(json.loads(path.read_text())) != identity(info):
         raise RunError(f"{run_dir} was written with another configuration or data: delete it or use another folder")
     path.write_text(json.dumps(info, indent=2))
 
@@ -69,7 +72,7 @@ def write_run_file(run_dir: Path, config: ImageConfig, channels: int, class_name
 def _load_ema(path: Path, model: nn.Module, config: ImageConfig) -> nn.Module:
     ema = EMA(model)
     try:
-        load_checkpoint(path, ema=ema, restore_rng=False, expected_config=config)
+        load_checkpoint(path, ema=ema, restore_rng=False, expected_config=config.training_identity())
     except ValueError as error:
         raise RunError(str(error)) from None
     return ema.model.eval()
@@ -123,7 +126,7 @@ def generate(
 ) -> Tensor:
     """Heun samples from unit ``noise`` (B, C, H, W); DisCo-Diff needs ``latents`` (B, m, k)."""
     evaluation = models.config.evaluation
-    steps = steps or evaluation.sampler_steps
+    steps = steps or evaluation.sampler_steps[0]
     guidance = evaluation.guidance if guidance is None else guidance
     denoiser = models.denoiser(variant)
     sigmas = sigma_schedule(steps, models.config.edm)
@@ -146,16 +149,16 @@ def _noise(models: TrainedModels, count: int, generator: torch.Generator) -> Ten
 
 
 def sample_variant(
-    models: TrainedModels, variant: str, count: int, seed: int, labels: Tensor | None = None, temperature: float | None = None
+    models: TrainedModels, variant: str, count: int, seed: int, steps: int | None = None, temperature: float | None = None
 ) -> tuple[Tensor, Tensor | None]:
-    """``count`` samples of ``variant`` (classes drawn uniformly unless given); returns (images, labels)."""
+    """``count`` samples of ``variant`` with ``steps`` Heun steps (classes drawn uniformly); returns (images, labels)."""
     generator = torch.Generator().manual_seed(seed)
-    labels = draw_labels(models, count, generator) if labels is None else labels
+    labels = draw_labels(models, count, generator)
     latents = None
     if variant == DISCO:
         temperature = models.config.evaluation.prior_temperature if temperature is None else temperature
         latents = draw_latents(models, labels, count, temperature, generator)
-    return generate(models, variant, labels, _noise(models, count, generator), latents), labels
+    return generate(models, variant, labels, _noise(models, count, generator), latents, steps), labels
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from disco_dock.core.training import seed_everything
 from disco_dock.image.config import ImageConfig
 from disco_dock.image.data import load_images, split
 from disco_dock.image.evaluate import Classifier, class_accuracy, frechet_distance, image_features, train_classifier
@@ -27,13 +26,22 @@ CLASSIFIER_FILE = "classifier.pt"
 
 
 @dataclass
-class VariantScores:
-    """One model's evaluation."""
+class SampleScores:
+    """One model's samples at one sampler step count."""
 
+    steps: int
+    network_evaluations: int
     frechet_distance: float
     class_accuracy: float | None
+    seconds: float
+
+
+@dataclass
+class VariantScores:
+    """One model's evaluation: its training time and its scores at each sampler step count."""
+
     train_seconds: float
-    sample_seconds: float
+    samples: list[SampleScores]
 
 
 @dataclass
@@ -58,12 +66,17 @@ class ImageResults:
         """A few lines for the terminal."""
         lines = [f"Frechet distance to the training images (held-out real images: {self.frechet_floor:.3f}); {self.total_seconds / 60:.1f} min in all"]
         for name, scores in self.variants.items():
-            accuracy = "" if scores.class_accuracy is None else f", class accuracy {scores.class_accuracy:.3f}"
-            lines.append(f"  {name:6s} FD {scores.frechet_distance:.3f}{accuracy}  (trained in {scores.train_seconds:.0f} s)")
+            lines.append(f"  {name} (trained in {scores.train_seconds:.0f} s):")
+            for at in scores.samples:
+                accuracy = "" if at.class_accuracy is None else f", class accuracy {at.class_accuracy:.3f}"
+                lines.append(f"    {at.steps:3d} Heun steps: FD {at.frechet_distance:.3f}{accuracy}")
         if PLAIN in self.variants and DISCO in self.variants:
-            plain, disco = self.variants[PLAIN].frechet_distance, self.variants[DISCO].frechet_distance
-            verdict = "lower" if disco < plain else "not lower"
-            lines.append(f"DisCo-Diff's FD is {verdict} than the plain model's ({disco:.3f} vs {plain:.3f}).")
+            for plain, disco in zip(self.variants[PLAIN].samples, self.variants[DISCO].samples):
+                verdict = "lower" if disco.frechet_distance < plain.frechet_distance else "not lower"
+                lines.append(
+                    f"{plain.steps} steps: DisCo-Diff's FD is {verdict} than the plain model's "
+                    f"({disco.frechet_distance:.3f} vs {plain.frechet_distance:.3f})."
+                )
         return "\n".join(lines)
 
 
@@ -110,13 +123,15 @@ def run_study(config: ImageConfig, run_dir: Path, variants: tuple[str, ...] = (P
 
     scores = {}
     for variant in variants:
-        seed_everything(config.seed)
-        start = time.time()
-        samples, labels = sample_variant(models, variant, config.evaluation.samples, seed=config.seed)
-        sample_seconds = time.time() - start
-        accuracy = class_accuracy(classifier, samples, labels) if labels is not None else None
-        fd = frechet_distance(image_features(classifier, samples), reference)
-        scores[variant] = VariantScores(fd, accuracy, seconds[variant], sample_seconds)
+        samples = []
+        for steps in config.evaluation.sampler_steps:
+            start = time.time()
+            images, labels = sample_variant(models, variant, config.evaluation.samples, config.seed, steps)
+            seconds_taken = time.time() - start
+            accuracy = class_accuracy(classifier, images, labels) if labels is not None else None
+            fd = frechet_distance(image_features(classifier, images), reference)
+            samples.append(SampleScores(steps, 2 * steps - 1, fd, accuracy, seconds_taken))
+        scores[variant] = VariantScores(seconds[variant], samples)
 
     write_grids(models, run_dir / "grids", GridOptions(seed=config.seed))
     results = ImageResults(

@@ -65,7 +65,7 @@ def train_stage1(name: str, config: ImageConfig, train: ImageDataset, run_dir: P
 
     loop = LoopConfig(training.steps, training.log_every, training.checkpoint_every, training.grad_clip)
     metrics = MetricsLog(run_dir / f"{name}_metrics.jsonl")
-    train_loop(model, optimizer, loss_fn, loop, run_dir / f"{name}.pt", ema, metrics, config, name)
+    train_loop(model, optimizer, loss_fn, loop, run_dir / f"{name}.pt", ema, metrics, config.training_identity(), name)
     return ema.model.eval()
 
 
@@ -99,5 +99,5 @@ def train_prior(config: ImageConfig, model: DisCoDiff, train: ImageDataset, run_
     training = config.training
     loop = LoopConfig(training.prior_steps, training.log_every, training.checkpoint_every)
     metrics = MetricsLog(run_dir / "prior_metrics.jsonl")
-    train_loop(prior, optimizer, loss_fn, loop, run_dir / "prior.pt", metrics=metrics, config=config, desc="prior")
+    train_loop(prior, optimizer, loss_fn, loop, run_dir / "prior.pt", metrics=metrics, config=config.training_identity(), desc="prior")
     return prior.eval()

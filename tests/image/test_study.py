@@ -19,7 +19,7 @@ TINY = ImageConfig(
     encoder=EncoderConfig(dim=16, depth=1, heads=2),
     unet=UNetConfig(channels=(16, 32), attention_levels=(0, 1), heads=2, embed_dim=32),
     training=TrainingConfig(steps=20, batch_size=16, prior_steps=10, classifier_steps=30, log_every=10, checkpoint_every=10),
-    evaluation=EvaluationConfig(samples=40, sampler_steps=3),
+    evaluation=EvaluationConfig(samples=40, sampler_steps=(3, 2)),
 )
 
 
@@ -34,8 +34,10 @@ def test_study_trains_both_models_and_reports_both_distances(tiny_run):
     saved = json.loads((run_dir / "results.json").read_text())
     assert set(saved["variants"]) == {"plain", "disco"}
     for scores in saved["variants"].values():
-        assert scores["frechet_distance"] >= 0
-        assert 0 <= scores["class_accuracy"] <= 1
+        assert [at["steps"] for at in scores["samples"]] == [3, 2]
+        for at in scores["samples"]:
+            assert at["frechet_distance"] >= 0
+            assert 0 <= at["class_accuracy"] <= 1
     assert saved["images"]["shape"] == [1, 8, 8]
     assert "FD" in results.summary()
     for name in ("samples_plain", "samples_disco", "shared_latent", "mixed_groups"):
@@ -45,8 +47,19 @@ def test_study_trains_both_models_and_reports_both_distances(tiny_run):
 def test_rerun_resumes_instead_of_retraining(tiny_run):
     run_dir, first = tiny_run
     again = run_study(TINY, run_dir)
-    assert again.variants["disco"].frechet_distance == pytest.approx(first.variants["disco"].frechet_distance)
+    def distances(results):
+        return [at.frechet_distance for at in results.variants["disco"].samples]
+
+    assert distances(again) == pytest.approx(distances(first))
     assert again.variants["disco"].train_seconds < first.variants["disco"].train_seconds
+
+
+def test_other_evaluation_settings_reuse_the_trained_models(tiny_run):
+    run_dir, _ = tiny_run
+    fewer = TINY.replace(evaluation=dataclasses.replace(TINY.evaluation, sampler_steps=(2,)))
+    results = run_study(fewer, run_dir)
+    assert [at.steps for at in results.variants["plain"].samples] == [2]
+    run_study(TINY, run_dir)  # leave the folder as the other tests expect it
 
 
 def test_a_run_folder_of_other_settings_is_refused(tiny_run):
