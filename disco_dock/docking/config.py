@@ -13,6 +13,9 @@ from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedu
 from disco_dock.docking.model.config import ScoreModelConfig
 
 BLIND, POCKET = "blind", "pocket"
+RETIRED_TRAINING_SETTINGS = frozenset({"label_tau"})
+"""Stored in the shipped models' configs, no longer settings: the prior trains on the encoder's
+soft node probabilities, so no labelling temperature is used (see `docking.training`)."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,6 @@ class TrainingConfig:
     grad_clip: float = 10.0
     gumbel_tau: float = 1.0
     """Straight-through Gumbel-softmax temperature while training encoder and score model together."""
-    label_tau: float = 0.01
-    """Gumbel-softmax temperature of the encoder when labelling complexes for the prior."""
     latent_dropout: float = 0.1
     """Probability of replacing a complex's latents by the null embedding (enables guidance)."""
     validate_every: int = 5
@@ -114,12 +115,13 @@ class DockingConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "DockingConfig":
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict`; settings that no longer exist (`RETIRED_TRAINING_SETTINGS`) are ignored."""
         schedules = values["schedules"]
+        training = {key: value for key, value in values["training"].items() if key not in RETIRED_TRAINING_SETTINGS}
         return cls(
             mode=values["mode"],
             model=ScoreModelConfig(**values["model"]),
             schedules=PoseNoiseSchedules(**{key: NoiseSchedule(**value) for key, value in schedules.items()}),
             pocket=PocketConfig(**values["pocket"]),
-            training=TrainingConfig(**values["training"]),
+            training=TrainingConfig(**training),
         )

@@ -16,7 +16,7 @@ What `disco-dock train STAGE` runs:
   cached conformer's were matched to the crystal pose). Targets are soft: the encoder's
   per-complex softmax over nodes, whose cross-entropy equals in expectation that of one-hot
   Gumbel samples of the encoder (their forward value does not depend on the Gumbel
-  temperature), with less variance; `TrainingConfig.label_tau` is therefore not used. The trunk
+  temperature), with less variance, so no labelling temperature is needed. The trunk
   starts from the score model's and is frozen for `prior_frozen_epochs`. Adds the prior to
   `model.pt`.
 * `confidence` (stage 3): `confidence_samples` poses per training complex are docked with the
