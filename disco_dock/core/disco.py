@@ -73,6 +73,15 @@ class DisCoDiff(nn.Module):
 
 
 @torch.no_grad()
+def sample_latents(
+    prior: AutoregressivePrior, count: int, labels: Tensor | None = None, temperature: float = 1.0, generator=None
+) -> Tensor:
+    """``count`` latents from the prior, one-hot (count, m, k), the form a `LatentDenoiser` takes."""
+    codes = prior.sample(count, labels=labels, temperature=temperature, generator=generator)
+    return nn.functional.one_hot(codes, prior.config.codebook_size).float()
+
+
+@torch.no_grad()
 def sample_with_prior(
     denoiser: nn.Module,
     prior: AutoregressivePrior,
@@ -92,8 +101,7 @@ def sample_with_prior(
     ``prior_labels`` condition a class-conditional prior; ``condition`` goes to the denoiser (a
     class-conditional denoiser gets the same labels as ``labels=``).
     """
-    codes = prior.sample(noise.shape[0], labels=prior_labels, temperature=prior_temperature, generator=generator)
-    latents = nn.functional.one_hot(codes, prior.config.codebook_size).to(noise.dtype)
+    latents = sample_latents(prior, noise.shape[0], prior_labels, prior_temperature, generator).to(noise.dtype)
     denoise = guided_denoiser(denoiser, latents, guidance, **condition)
     result = sample(denoise, noise, sigma_schedule(sampler.num_steps, edm, noise.device), sampler, return_trajectory=return_trajectory)
     if return_trajectory:

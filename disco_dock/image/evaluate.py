@@ -169,12 +169,13 @@ class ImageScores:
 
 
 def score_samples(
-    classifier: Classifier, samples: Tensor, labels: Tensor | None, reference_images: Tensor
+    classifier: Classifier, samples: Tensor, labels: Tensor | None, reference_features: Tensor
 ) -> ImageScores:
-    """Score generated ``samples``: Frechet distance to ``reference_images`` in the classifier's
-    feature space, and, when ``labels`` (the classes the samples were drawn for) are given and the
-    classifier has classes, the fraction classified as their label."""
-    distance = frechet_distance(image_features(classifier, samples), image_features(classifier, reference_images))
+    """Score ``samples``: Frechet distance to the reference images, given by their features
+    (`image_features`, computed once for every set scored against them), and, when ``labels``
+    (the classes the samples were drawn for) are given and the classifier has classes, the
+    fraction classified as their label."""
+    distance = frechet_distance(image_features(classifier, samples), reference_features)
     accuracy = None
     if labels is not None and classifier.num_classes > 0:
         accuracy = class_accuracy(classifier, samples, labels)

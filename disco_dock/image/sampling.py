@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from disco_dock.core.disco import DisCoDiff
+from disco_dock.core.disco import DisCoDiff, sample_latents
 from disco_dock.core.edm import SamplerConfig, sample, sigma_schedule
 from disco_dock.core.guidance import guided_denoiser
 from disco_dock.core.prior import AutoregressivePrior
@@ -108,13 +108,6 @@ def draw_labels(models: TrainedModels, count: int, generator: torch.Generator) -
 
 
 @torch.no_grad()
-def draw_latents(models: TrainedModels, labels: Tensor | None, count: int, temperature: float, generator: torch.Generator) -> Tensor:
-    """One-hot latents (count, m, k) from the prior."""
-    codes = models.prior.sample(count, labels=labels, temperature=temperature, generator=generator)
-    return nn.functional.one_hot(codes, models.config.latents.codebook_size).float()
-
-
-@torch.no_grad()
 def generate(
     models: TrainedModels,
     variant: str,
@@ -135,10 +128,7 @@ def generate(
         part = slice(start, start + SAMPLE_BATCH)
         part_labels = labels[part] if labels is not None else None
         part_latents = latents[part] if latents is not None else None
-        if variant == PLAIN:
-            denoise = guided_denoiser(denoiser, None, labels=part_labels)
-        else:
-            denoise = guided_denoiser(denoiser, part_latents, guidance, labels=part_labels)
+        denoise = guided_denoiser(denoiser, part_latents, guidance, labels=part_labels)
         outputs.append(sample(denoise, noise[part], sigmas, SamplerConfig(steps)))
     return torch.cat(outputs).clamp(-1, 1)
 
@@ -157,7 +147,7 @@ def sample_variant(
     latents = None
     if variant == DISCO:
         temperature = models.config.evaluation.prior_temperature if temperature is None else temperature
-        latents = draw_latents(models, labels, count, temperature, generator)
+        latents = sample_latents(models.prior, count, labels, temperature, generator)
     return generate(models, variant, labels, _noise(models, count, generator), latents, steps), labels
 
 
@@ -205,7 +195,7 @@ def write_grids(models: TrainedModels, out: Path, options: GridOptions = GridOpt
         written.append(save_grid(images, out / "samples_plain.png", columns))
     if models.disco is None:
         return written
-    latents = draw_latents(models, labels, rows * columns, temperature, generator)
+    latents = sample_latents(models.prior, rows * columns, labels, temperature, generator)
     images = generate(models, DISCO, labels, noise, latents, guidance=options.guidance)
     written.append(save_grid(images, out / "samples_disco.png", columns))
     shared = _per_row(latents[::columns], columns)
@@ -222,8 +212,8 @@ def _mixed_groups_grid(models: TrainedModels, path: Path, options: GridOptions, 
     groups = models.config.latents.groups
     rows = options.rows
     labels = _row_labels(models, options)
-    a = draw_latents(models, labels, rows, temperature, generator)
-    b = draw_latents(models, labels, rows, temperature, generator)
+    a = sample_latents(models.prior, rows, labels, temperature, generator)
+    b = sample_latents(models.prior, rows, labels, temperature, generator)
     columns = [a, b]
     start = 0
     for size in groups:

@@ -18,7 +18,7 @@ import torch
 
 from disco_dock.image.config import ImageConfig
 from disco_dock.image.data import load_images, split
-from disco_dock.image.evaluate import Classifier, class_accuracy, frechet_distance, image_features, train_classifier
+from disco_dock.image.evaluate import Classifier, image_features, score_samples, train_classifier
 from disco_dock.image.sampling import GridOptions, TrainedModels, sample_variant, write_grids, write_run_file
 from disco_dock.image.training import DISCO, PLAIN, plain_config, train_prior, train_stage1
 
@@ -102,8 +102,7 @@ def run_study(config: ImageConfig, run_dir: Path, variants: tuple[str, ...] = (P
 
     classifier = _classifier(train, run_dir, config)
     reference = image_features(classifier, train.images)
-    floor = frechet_distance(image_features(classifier, test.images), reference)
-    test_accuracy = class_accuracy(classifier, test.images, test.labels) if test.labels is not None else None
+    held_out = score_samples(classifier, test.images, test.labels, reference)
 
     plain = disco = prior = None
     seconds: dict[str, float] = {}
@@ -128,9 +127,8 @@ def run_study(config: ImageConfig, run_dir: Path, variants: tuple[str, ...] = (P
             start = time.time()
             images, labels = sample_variant(models, variant, config.evaluation.samples, config.seed, steps)
             seconds_taken = time.time() - start
-            accuracy = class_accuracy(classifier, images, labels) if labels is not None else None
-            fd = frechet_distance(image_features(classifier, images), reference)
-            samples.append(SampleScores(steps, 2 * steps - 1, fd, accuracy, seconds_taken))
+            scored = score_samples(classifier, images, labels, reference)
+            samples.append(SampleScores(steps, 2 * steps - 1, scored.frechet_distance, scored.class_accuracy, seconds_taken))
         scores[variant] = VariantScores(seconds[variant], samples)
 
     write_grids(models, run_dir / "grids", GridOptions(seed=config.seed))
@@ -142,8 +140,8 @@ def run_study(config: ImageConfig, run_dir: Path, variants: tuple[str, ...] = (P
             "classes": dataset.class_names,
             "shape": list(dataset.images.shape[1:]),
         },
-        classifier_test_accuracy=test_accuracy,
-        frechet_floor=floor,
+        classifier_test_accuracy=held_out.class_accuracy,
+        frechet_floor=held_out.frechet_distance,
         variants=scores,
         prior_seconds=prior_seconds,
         total_seconds=time.time() - started,

@@ -45,11 +45,12 @@ def stage1_loss(model: nn.Module, config: ImageConfig, images: Tensor, labels: T
     return edm_loss(model, images, config.edm, labels=labels).mean()
 
 
-def random_batch(dataset: ImageDataset, batch_size: int) -> tuple[Tensor, Tensor | None]:
-    """A batch drawn with replacement from the global torch generator (so resumption replays it)."""
+def random_batch(dataset: ImageDataset, batch_size: int) -> tuple[Tensor, Tensor, Tensor | None]:
+    """(indices, images, labels) of a batch drawn with replacement from the global torch generator
+    (so resumption replays it)."""
     index = torch.randint(len(dataset), (batch_size,))
     labels = dataset.labels[index] if dataset.labels is not None else None
-    return dataset.images[index], labels
+    return index, dataset.images[index], labels
 
 
 def train_stage1(name: str, config: ImageConfig, train: ImageDataset, run_dir: Path) -> nn.Module:
@@ -61,7 +62,8 @@ def train_stage1(name: str, config: ImageConfig, train: ImageDataset, run_dir: P
     training = config.training
 
     def loss_fn(step: int) -> Tensor:
-        return stage1_loss(model, config, *random_batch(train, training.batch_size))
+        _, images, labels = random_batch(train, training.batch_size)
+        return stage1_loss(model, config, images, labels)
 
     loop = LoopConfig(training.steps, training.log_every, training.checkpoint_every, training.grad_clip)
     metrics = MetricsLog(run_dir / f"{name}_metrics.jsonl")
@@ -92,8 +94,7 @@ def train_prior(config: ImageConfig, model: DisCoDiff, train: ImageDataset, run_
     optimizer = torch.optim.Adam(prior.parameters(), lr=config.training.prior_lr)
 
     def loss_fn(step: int) -> Tensor:
-        index = torch.randint(len(train), (config.training.batch_size,))
-        labels = train.labels[index] if train.labels is not None else None
+        index, _, labels = random_batch(train, config.training.batch_size)
         return prior.loss(codes[index], labels)
 
     training = config.training

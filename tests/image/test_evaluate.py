@@ -102,11 +102,12 @@ def test_scores_of_real_images_are_good_and_of_noise_are_bad(digits_split, digit
     train, test = digits_split
     features = image_features(digits_classifier, test.images, batch_size=100)
     assert features.shape == (len(test), 128)
-    real = score_samples(digits_classifier, test.images, test.labels, train.images)
-    noise = score_samples(digits_classifier, torch.rand_like(test.images) * 2 - 1, test.labels, train.images)
+    reference = image_features(digits_classifier, train.images)
+    real = score_samples(digits_classifier, test.images, test.labels, reference)
+    noise = score_samples(digits_classifier, torch.rand_like(test.images) * 2 - 1, test.labels, reference)
     assert real.class_accuracy > 0.85 and noise.class_accuracy < 0.5
     assert 0 < real.frechet_distance < noise.frechet_distance / 5
-    assert score_samples(digits_classifier, test.images, None, train.images).class_accuracy is None
+    assert score_samples(digits_classifier, test.images, None, reference).class_accuracy is None
 
 
 def test_unlabelled_data_use_fixed_random_features():
@@ -115,7 +116,7 @@ def test_unlabelled_data_use_fixed_random_features():
     second = train_classifier(unlabelled, steps=100, seed=7, progress=False)
     assert first.num_classes == 0
     assert torch.equal(image_features(first, unlabelled.images), image_features(second, unlabelled.images))
-    scores = score_samples(first, unlabelled.images[:25], None, unlabelled.images[25:])
+    scores = score_samples(first, unlabelled.images[:25], None, image_features(first, unlabelled.images[25:]))
     assert scores.class_accuracy is None and np.isfinite(scores.frechet_distance)
     with pytest.raises(ValueError):
         first(unlabelled.images)
