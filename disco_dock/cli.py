@@ -21,6 +21,11 @@ def main() -> None:
     """Molecular docking with DisCo-Diff: diffusion models with discrete latents."""
 
 
+def given(**options: object) -> dict:
+    """The options the user gave (those not None), to override a config's defaults with."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def fail(message: str) -> None:
     """Print a one-line error and exit with status 2 (bad input), no traceback."""
     typer.echo(f"error: {message}", err=True)
@@ -37,11 +42,7 @@ def toy(
     """Reproduce the paper's 2D study: plain diffusion vs DisCo-Diff on 8 Gaussians."""
     from disco_dock.toy.study import ToyConfig, run_study
 
-    config = ToyConfig(seed=seed)
-    if steps is not None:
-        config = config.replace(train_steps=steps)
-    if eval_points is not None:
-        config = config.replace(eval_points=eval_points)
+    config = ToyConfig(seed=seed).replace(**given(train_steps=steps, eval_points=eval_points))
     try:
         results = run_study(config, out)
     except ValueError as error:
@@ -107,8 +108,7 @@ def predict(
     single, batch = protein is not None and ligand is not None, csv is not None and protein is None and ligand is None
     if not (single or batch) or (single and csv is not None):
         fail("give --protein and --ligand, or --csv")
-    chosen = {"samples": samples, "steps": steps, "seed": seed, "prior_temperature": prior_temperature, "guidance": guidance}
-    sampling = SamplingConfig(ode=ode, **{key: value for key, value in chosen.items() if value is not None})
+    sampling = SamplingConfig(ode=ode, **given(samples=samples, steps=steps, seed=seed, prior_temperature=prior_temperature, guidance=guidance))
     mode = POCKET if box or pocket_center or reference_ligand else BLIND
     checkpoint = checkpoint or default_model_path(mode)
     if not checkpoint.is_file() and checkpoint == default_model_path(mode):
@@ -197,17 +197,15 @@ def image_train(
 
     config = ImageConfig(seed=seed)
     try:
-        data_config = dataclasses.replace(config.data, source=data, **({"image_size": image_size} if image_size else {}))
-        parsed_groups = _parse_groups(groups)
+        parsed_groups = _parse_groups(groups) or None
         if parsed_groups and latents is None:
             latents = sum(parsed_groups)
-        latent_changes = {"num_latents": latents, "codebook_size": codebook, "groups": parsed_groups or None}
-        latent_config = dataclasses.replace(config.latents, **{key: value for key, value in latent_changes.items() if value is not None})
-        config = config.replace(data=data_config, latents=latent_config)
-        if steps is not None:
-            config = config.replace(training=dataclasses.replace(config.training, steps=steps))
-        if samples is not None:
-            config = config.replace(evaluation=dataclasses.replace(config.evaluation, samples=samples))
+        config = config.replace(
+            data=dataclasses.replace(config.data, source=data, **given(image_size=image_size)),
+            latents=dataclasses.replace(config.latents, **given(num_latents=latents, codebook_size=codebook, groups=parsed_groups)),
+            training=dataclasses.replace(config.training, **given(steps=steps)),
+            evaluation=dataclasses.replace(config.evaluation, **given(samples=samples)),
+        )
         results = run_study(config, out, (DISCO,) if disco_only else (PLAIN, DISCO))
     except ValueError as error:  # ImageDataError, RunError, bad settings
         fail(str(error))
