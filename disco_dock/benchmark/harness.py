@@ -324,11 +324,11 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None
 
 
-def _cell(value: float | None, percent: bool = False) -> str:
+def table_cell(value: float | None, percent: bool = False, digits: int = 2) -> str:
     """A table cell: "-" for no value (none, or NaN: no complex done), else a percentage or a number."""
     if value is None or math.isnan(value):
         return "-"
-    return f"{100 * value:.1f} %" if percent else f"{value:.2f}"
+    return f"{100 * value:.1f} %" if percent else f"{value:.{digits}f}"
 
 
 def markdown_table(summaries: dict[str, MethodSummary], information_given: dict[str, str]) -> str:
@@ -341,9 +341,9 @@ def markdown_table(summaries: dict[str, MethodSummary], information_given: dict[
     rows = [header, "|" + " --- |" * 9]
     for method, s in summaries.items():
         rows.append(
-            f"| {method} | {information_given.get(method, '?')} | {s.n} | {_cell(s.top1_below[str(THRESHOLDS[0])], True)} "
-            f"| {_cell(s.top1_below[str(THRESHOLDS[1])], True)} | {_cell(s.best_of_n_below[str(THRESHOLDS[0])], True)} "
-            f"| {_cell(s.median_top1_rmsd)} | {_cell(s.posebusters_valid_top1, True)} | {_cell(s.median_seconds)} |"
+            f"| {method} | {information_given.get(method, '?')} | {s.n} | {table_cell(s.top1_below[str(THRESHOLDS[0])], True)} "
+            f"| {table_cell(s.top1_below[str(THRESHOLDS[1])], True)} | {table_cell(s.best_of_n_below[str(THRESHOLDS[0])], True)} "
+            f"| {table_cell(s.median_top1_rmsd)} | {table_cell(s.posebusters_valid_top1, True)} | {table_cell(s.median_seconds)} |"
         )
     return "\n".join(rows)
 

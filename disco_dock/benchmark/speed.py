@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from disco_dock.benchmark.cli import fail
 from disco_dock.benchmark.config import VINA, BenchmarkConfig
-from disco_dock.benchmark.harness import ModelFile, VinaMethod, git_commit, machine_info, run_method
+from disco_dock.benchmark.harness import ModelFile, VinaMethod, git_commit, machine_info, run_method, table_cell
 from disco_dock.benchmark.inputs import load_complex
 from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes
@@ -187,11 +187,6 @@ def time_vina(sources: list[ComplexSource], config: SpeedConfig, log: Log) -> di
     return {"exhaustiveness": bench.vina_exhaustiveness, "cpu": bench.vina_cpu, "runs": runs}
 
 
-def _number(value: float | None, digits: int = 2) -> str:
-    """A table cell: "-" for no value."""
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
 def speed_markdown(summary: dict) -> str:
     """The tables of a speed summary: predict per complex by mode and samples (against Vina),
     then model loading, Vina and training."""
@@ -212,27 +207,27 @@ def speed_markdown(summary: dict) -> str:
             times = [run["seconds"] for run in timing["runs"] if run["samples"] == memory["samples"]]
             ratio = statistics.mean(times) / vina_mean if vina_mean else None
             lines.append(
-                f"| {mode} | {memory['samples']} | {_number(statistics.mean(times))} | {_number(max(times))} | {_number(ratio)} "
-                f"| {_number(memory['max_rss_mib'], 0)} | {_number(memory['cuda_max_allocated_mib'], 0)} |"
+                f"| {mode} | {memory['samples']} | {table_cell(statistics.mean(times))} | {table_cell(max(times))} | {table_cell(ratio)} "
+                f"| {table_cell(memory['max_rss_mib'], digits=0)} | {table_cell(memory['cuda_max_allocated_mib'], digits=0)} |"
             )
     lines += ["", "| measured | value |", "| --- | --- |"]
     for mode, timing in summary["predict"].items():
-        lines.append(f"| load {Path(timing['model']['path']).name} ({mode}) | {_number(timing['load_s'])} s |")
-        lines.append(f"| first predict call ({mode}, 1 sample, warm-up, not above) | {_number(timing['warmup_s'])} s |")
+        lines.append(f"| load {Path(timing['model']['path']).name} ({mode}) | {table_cell(timing['load_s'])} s |")
+        lines.append(f"| first predict call ({mode}, 1 sample, warm-up, not above) | {table_cell(timing['warmup_s'])} s |")
     if summary["vina"]:
         failed = len(vina_runs) - len(vina)
         counted = f"{len(vina)} complexes" + (f", {failed} failed" if failed else "")
         lines.append(
             f"| Vina (exhaustiveness {summary['vina']['exhaustiveness']}, {summary['vina']['cpu']} CPU), "
-            f"mean s per complex | {_number(vina_mean)} s ({counted}) |"
+            f"mean s per complex | {table_cell(vina_mean)} s ({counted}) |"
         )
     training = summary["training"]
-    memory = f"peak RSS {_number(training['max_rss_mib'], 0)} MiB"
+    memory = f"peak RSS {table_cell(training['max_rss_mib'], digits=0)} MiB"
     if training["cuda_max_allocated_mib"] is not None:
-        memory += f", peak CUDA {_number(training['cuda_max_allocated_mib'], 0)} MiB"
+        memory += f", peak CUDA {table_cell(training['cuda_max_allocated_mib'], digits=0)} MiB"
     lines.append(
         f"| score-stage training ({training['mode']}, batches of {training['batch_size']}, {training['steps']} steps) "
-        f"| {_number(training['complexes_per_second'])} complexes/s ({_number(training['seconds_per_step'])} s per step, "
+        f"| {table_cell(training['complexes_per_second'])} complexes/s ({table_cell(training['seconds_per_step'])} s per step, "
         f"first epoch left out); {memory} |"
     )
     return "\n".join(lines)
