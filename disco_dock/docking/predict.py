@@ -32,11 +32,10 @@ from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers, rotatable_bonds
 from disco_dock.docking.data.errors import DataError
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, build_complex_graph, count_graphs
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, build_complex_graph
 from disco_dock.docking.data.ligand import LIGAND_SUFFIXES, Ligand, featurize_ligand, load_ligand, read_ligand
 from disco_dock.docking.data.protein import Receptor, read_protein
-from disco_dock.docking.diffusion.noising import PoseUpdate, ligand_centroids, move_ligands
-from disco_dock.docking.diffusion.rigid import random_rotvecs
+from disco_dock.docking.diffusion.poses import place_ligands
 from disco_dock.docking.pocket import EmptyPocketError, crop_to_pocket
 from disco_dock.docking.sampling import sample_poses
 
@@ -127,20 +126,6 @@ def complex_graph(name: str, receptor: Receptor, ligand: Ligand, seed: int) -> H
     return build_complex_graph(name, receptor, featurize_ligand(mol), conformer, None, bonds, moving)
 
 
-def _placed_at(batch: HeteroData, centre: Tensor, generator: torch.Generator) -> HeteroData:
-    """A copy of `batch` whose ligands sit at `centre` (3,), each in a random orientation."""
-    pos = batch[LIGAND].pos
-    count = count_graphs(batch)
-    update = PoseUpdate(
-        translation=centre - ligand_centroids(batch),
-        rotvec=random_rotvecs((count,), generator, dtype=pos.dtype, device=pos.device),
-        torsion=pos.new_zeros(batch[ROTATABLE_BOND].edge_index.shape[1]),
-    )
-    placed = copy.copy(batch)
-    placed[LIGAND].pos = move_ligands(batch, update)
-    return placed
-
-
 @torch.no_grad()
 def dock_graph(
     model: DockingModel, graph: HeteroData, sampling: SamplingConfig, centre: Tensor, generator: torch.Generator
@@ -155,7 +140,9 @@ def dock_graph(
     batch = Batch.from_data_list([graph] * sampling.samples)
     latents = None
     if model.prior is not None:
-        latents = model.prior.sample(_placed_at(batch, centre, generator), sampling.prior_temperature, generator)
+        placed = copy.copy(batch)
+        placed[LIGAND].pos = place_ligands(batch, centre, generator, random_torsions=False)
+        latents = model.prior.sample(placed, sampling.prior_temperature, generator)
     pos = sample_poses(model.score, batch, model.config.pose_schedules, sampling, latents, centre, generator)
     if model.confidence is None:
         confidence = pos.new_full((sampling.samples,), math.nan)

@@ -16,7 +16,8 @@ from torch_geometric.data import HeteroData
 from disco_dock.core.guidance import guide
 from disco_dock.docking.config import SamplingConfig
 from disco_dock.docking.data.graph import LIGAND, count_graphs
-from disco_dock.docking.diffusion.noising import initial_pose, move_ligands, reverse_sde_step
+from disco_dock.docking.diffusion.noising import reverse_sde_step
+from disco_dock.docking.diffusion.poses import initial_pose, move_ligands
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.model.score import ScoreModel, Scores
 

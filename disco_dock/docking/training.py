@@ -73,10 +73,10 @@ from disco_dock.core.training import (
 from disco_dock.docking.bundle import DockingModel, build_confidence, build_prior
 from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR
 from disco_dock.docking.data.preprocess import preprocess_dataset
-from disco_dock.docking.diffusion.noising import PoseUpdate, ligand_centroids, move_ligands, noise_batch, score_matching_loss
-from disco_dock.docking.diffusion.rigid import random_rotvecs
+from disco_dock.docking.diffusion.noising import noise_batch, score_matching_loss
+from disco_dock.docking.diffusion.poses import place_ligands
 from disco_dock.docking.model.confidence import ConfidenceModel
 from disco_dock.docking.model.encoder import LatentEncoder
 from disco_dock.docking.model.graph import count_graphs, node_graph
@@ -197,18 +197,10 @@ def ligand_rmsd(pos: Tensor, batch: HeteroData) -> Tensor:
 
 
 def placed_at_centre(batch: HeteroData, generator: torch.Generator | None = None) -> HeteroData:
-    """A copy of `batch` whose ligand conformers sit at their complexes' `centre`, each in a
-    random orientation and with uniformly random torsions: the prior's input, which shows no pose."""
-    pos = batch[LIGAND].pos
-    count = count_graphs(batch)
-    num_bonds = batch[ROTATABLE_BOND].edge_index.shape[1]
-    update = PoseUpdate(
-        translation=batch.centre - ligand_centroids(batch),
-        rotvec=random_rotvecs((count,), generator, dtype=pos.dtype, device=pos.device),
-        torsion=(2 * torch.rand(num_bonds, generator=generator, dtype=pos.dtype, device=pos.device) - 1) * torch.pi,
-    )
+    """A copy of `batch` whose ligand conformers sit at their complexes' `centre` with random
+    orientations and torsions (`place_ligands`): the prior's input, which shows no pose."""
     placed = copy.copy(batch)
-    placed[LIGAND].pos = move_ligands(batch, update)
+    placed[LIGAND].pos = place_ligands(batch, batch.centre, generator)
     return placed
 
 

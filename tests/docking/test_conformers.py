@@ -8,15 +8,8 @@ import torch
 from rdkit import Chem
 from rdkit.Chem import rdMolTransforms
 
-from disco_dock.docking.data.conformers import (
-    apply_torsion_changes,
-    generate_conformers,
-    kabsch_align,
-    match_conformer,
-    rmsd,
-    rotatable_bonds,
-    torsion_quadruples,
-)
+from disco_dock.docking.data.conformers import generate_conformers, match_conformer, rotatable_bonds, torsion_quadruples
+from disco_dock.docking.geometry import apply_torsion_changes, kabsch_align, rmsd
 from disco_dock.docking.data.ligand import ligand_from_smiles, read_ligand
 from tests.docking.conftest import COMPLEXES, ligand_path
 

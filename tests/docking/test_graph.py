@@ -10,7 +10,7 @@ import torch
 from torch_geometric.data import Batch
 
 from disco_dock.docking.data.cache import load_graph
-from disco_dock.docking.data.conformers import apply_torsion_changes
+from disco_dock.docking.geometry import apply_torsion_changes
 from disco_dock.docking.data.graph import (
     LIGAND,
     LIGAND_BOND,

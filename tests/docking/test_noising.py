@@ -17,7 +17,6 @@ from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND, ROTATABLE_BOND, T
 from disco_dock.docking.diffusion import (
     NoiseSchedule,
     PoseNoiseSchedules,
-    apply_pose_update,
     bond_graph_index,
     initial_pose,
     ligand_centroids,
@@ -29,6 +28,7 @@ from disco_dock.docking.diffusion import (
     scale_scores,
     score_matching_loss,
 )
+from disco_dock.docking.geometry import apply_pose_update
 
 SCHEDULES = PoseNoiseSchedules()
 

@@ -13,9 +13,8 @@ import torch
 from rdkit import Chem
 from scipy import stats
 
-from disco_dock.docking.data.conformers import dihedrals, rotatable_bonds, torsion_quadruples
-from disco_dock.docking.diffusion import so3
-from disco_dock.docking.diffusion.rigid import apply_pose_update, random_rotvecs
+from disco_dock.docking.data.conformers import rotatable_bonds, torsion_quadruples
+from disco_dock.docking.geometry import apply_pose_update, dihedrals, random_rotvecs, rotvec_to_matrix
 from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedules
 from disco_dock.docking.diffusion.torus import wrap_angle
 
@@ -49,7 +48,7 @@ def test_rigid_update_keeps_internal_geometry(ligand: tuple) -> None:
     torch.testing.assert_close(moved.mean(dim=-2), pos.mean(dim=-2) + translation)
     # the rotation acts about the centroid
     centroid = pos.mean(dim=0)
-    expected = (pos - centroid) @ so3.rotvec_to_matrix(rotvec).transpose(-1, -2) + centroid + translation[:, None]
+    expected = (pos - centroid) @ rotvec_to_matrix(rotvec).transpose(-1, -2) + centroid + translation[:, None]
     torch.testing.assert_close(moved, expected)
 
 
@@ -101,7 +100,7 @@ def test_random_rotvecs_are_uniform() -> None:
     assert angles.max() <= math.pi + 1e-12
     haar_cdf = lambda w: (w - np.sin(w)) / np.pi  # noqa: E731 - angle density (1 - cos w) / pi
     assert stats.kstest(angles, haar_cdf).statistic < 0.012
-    matrices = so3.rotvec_to_matrix(rotvec)
+    matrices = rotvec_to_matrix(rotvec)
     assert matrices.mean(dim=0).abs().max() < 0.02  # E[R] = 0 under the Haar measure
     torch.testing.assert_close(torch.linalg.det(matrices), torch.ones(20000, dtype=torch.float64))
 

@@ -26,10 +26,9 @@ from disco_dock.docking.diffusion.so3 import (
     igso3_score,
     igso3_score_norm_sq,
     load_igso3_tables,
-    matrix_to_rotvec,
-    rotvec_to_matrix,
     sample_igso3,
 )
+from disco_dock.docking.geometry import matrix_to_rotvec, rotvec_to_matrix
 
 
 @pytest.fixture(scope="module")

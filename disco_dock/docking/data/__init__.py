@@ -6,11 +6,8 @@ from disco_dock.docking.data.config import DataConfig
 from disco_dock.docking.data.conformers import (
     Conformers,
     MatchResult,
-    apply_torsion_changes,
     generate_conformers,
-    kabsch_align,
     match_conformer,
-    rmsd,
     rotatable_bonds,
 )
 from disco_dock.docking.data.dataset import ComplexDataset
@@ -34,9 +31,9 @@ __all__ = [
     "ATOM_FEATURES", "BOND_FEATURES", "NUM_RESIDUE_TYPES", "RESIDUE_TYPES",
     "ComplexDataset", "ComplexSource", "Conformers", "DataConfig", "DataError", "DataWarning",
     "Ligand", "LigandFeatures", "MatchResult", "PreprocessSummary", "Receptor",
-    "apply_torsion_changes", "build_complex_graph", "discover_complexes", "featurize_ligand",
-    "generate_conformers", "kabsch_align", "knn", "knn_graph", "ligand_from_smiles", "load_graph",
+    "build_complex_graph", "discover_complexes", "featurize_ligand",
+    "generate_conformers", "knn", "knn_graph", "ligand_from_smiles", "load_graph",
     "load_ligand", "match_conformer", "preprocess_dataset", "process_complex", "radius",
-    "radius_graph", "read_ids", "read_ligand", "read_protein", "rmsd", "rotatable_bonds",
+    "radius_graph", "read_ids", "read_ligand", "read_protein", "rotatable_bonds",
     "save_graph", "torsion_mask",
 ]  # fmt: skip

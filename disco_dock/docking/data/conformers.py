@@ -4,7 +4,7 @@ Conventions, used by the score model too:
 
 * a rotatable bond is `(u, v)`: the atoms on `v`'s side (`moving[k]`, the smaller side, `v`
   itself included) rotate, `u`'s side stays;
-* `apply_torsion_changes` rotates `v`'s side by `delta` radians about the axis from `u` to `v`
+* `geometry.apply_torsion_changes` rotates `v`'s side by `delta` radians about the axis from `u` to `v`
   (right-handed), so that the dihedral angle a-u-v-d, with `a` on `u`'s side and `d` on `v`'s,
   grows by exactly `delta` (as `rdMolTransforms.GetDihedralRad` measures it);
 * a bond is rotatable, as in DiffDock, when it is in no ring and cutting it leaves at least two
@@ -23,6 +23,7 @@ from rdkit.Chem import AllChem
 
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.ligand import rdkit_messages
+from disco_dock.docking.geometry import apply_torsion_changes, dihedrals, kabsch_align, rmsd
 
 
 @dataclass(frozen=True)
@@ -110,65 +111,6 @@ def rotatable_bonds(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
         bonds.append((u, v))
         masks.append(mask)
     return np.array(bonds, dtype=np.int64).reshape(-1, 2), np.array(masks, dtype=bool).reshape(-1, n)
-
-
-def _rotation_matrices(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) right-handed rotations by `angle` (...) about unit vectors `axis` (..., 3)."""
-    x, y, z = axis.unbind(-1)
-    zero = torch.zeros_like(x)
-    cross = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*axis.shape[:-1], 3, 3)
-    sin, cos = torch.sin(angle)[..., None, None], torch.cos(angle)[..., None, None]
-    eye = torch.eye(3, dtype=axis.dtype, device=axis.device)
-    return eye + sin * cross + (1 - cos) * (cross @ cross)
-
-
-def apply_torsion_changes(pos: torch.Tensor, bonds: torch.Tensor, moving: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """Rotate the rotatable bonds of one molecule by `delta` radians; batched over samples.
-
-    `pos` (..., N, 3); `bonds` (R, 2) long; `moving` (R, N) bool; `delta` (..., R), leading
-    dimensions broadcast with `pos`'s. Returns new positions (..., N, 3); differentiable. The
-    bonds are applied one after another, each vectorised over samples and atoms (the
-    dihedral changes do not depend on the order).
-    """
-    for k in range(bonds.shape[0]):
-        u, v = bonds[k, 0], bonds[k, 1]
-        origin = pos[..., v, :]
-        axis = origin - pos[..., u, :]
-        axis = axis / axis.norm(dim=-1, keepdim=True)
-        rotation = _rotation_matrices(axis, delta[..., k])
-        rotated = (pos - origin[..., None, :]) @ rotation.transpose(-1, -2) + origin[..., None, :]
-        pos = torch.where(moving[k][:, None], rotated, pos)
-    return pos
-
-
-def kabsch_align(mobile: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """`mobile` (..., N, 3) rigidly moved (rotation + translation) onto `target` (N, 3), least squares."""
-    mobile_centre = mobile.mean(dim=-2, keepdim=True)
-    target_centre = target.mean(dim=-2, keepdim=True)
-    a, b = mobile - mobile_centre, target - target_centre
-    u, _, vh = torch.linalg.svd(a.transpose(-1, -2) @ b)
-    sign = torch.sign(torch.linalg.det(u @ vh))
-    flip = torch.ones_like(u[..., 0, :])
-    flip[..., -1] = sign
-    rotation = (u * flip[..., None, :]) @ vh  # proper rotation, applied as a @ rotation
-    return a @ rotation + target_centre
-
-
-def rmsd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Root-mean-square deviation over atoms of (..., N, 3) positions, without alignment."""
-    return ((a - b) ** 2).sum(dim=-1).mean(dim=-1).sqrt()
-
-
-def dihedrals(pos: torch.Tensor, quads: torch.Tensor) -> torch.Tensor:
-    """Dihedral angles (radians, (-pi, pi]) of atom quadruples `quads` (Q, 4) in positions (N, 3)."""
-    p0, p1, p2, p3 = (pos[quads[:, i]] for i in range(4))
-    b0, b1, b2 = p0 - p1, p2 - p1, p3 - p2
-    b1 = b1 / b1.norm(dim=-1, keepdim=True)
-    v = b0 - (b0 * b1).sum(-1, keepdim=True) * b1
-    w = b2 - (b2 * b1).sum(-1, keepdim=True) * b1
-    x = (v * w).sum(-1)
-    y = (torch.cross(b1, v, dim=-1) * w).sum(-1)
-    return torch.atan2(y, x)
 
 
 def torsion_quadruples(mol: Chem.Mol, bonds: np.ndarray) -> np.ndarray:

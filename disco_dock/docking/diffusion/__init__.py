@@ -1,14 +1,9 @@
 """Diffusion geometry of a ligand pose: IGSO3 on rotations, wrapped normals on torsions,
-noise schedules, pose updates (translation, rotation about the centroid, torsions), and the
+noise schedules, and the
 forward noising, score-matching loss and reverse step of the pose diffusion."""
 
 from disco_dock.docking.diffusion.noising import (
     NoisedPose,
-    PoseUpdate,
-    bond_graph_index,
-    initial_pose,
-    ligand_centroids,
-    move_ligands,
     noise_batch,
     reverse_sde_step,
     sample_pose_noise,
@@ -17,7 +12,7 @@ from disco_dock.docking.diffusion.noising import (
     score_matching_loss,
     score_scales,
 )
-from disco_dock.docking.diffusion.rigid import apply_pose_update, random_rotvecs
+from disco_dock.docking.diffusion.poses import PoseUpdate, bond_graph_index, initial_pose, ligand_centroids, move_ligands, place_ligands
 from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedules
 from disco_dock.docking.diffusion.so3 import (
     IGSO3Tables,
@@ -31,8 +26,6 @@ from disco_dock.docking.diffusion.so3 import (
     igso3_score_norm_sq,
     igso3_tables,
     load_igso3_tables,
-    matrix_to_rotvec,
-    rotvec_to_matrix,
     sample_igso3,
 )
 from disco_dock.docking.diffusion.torus import (
@@ -45,11 +38,11 @@ from disco_dock.docking.diffusion.torus import (
 
 __all__ = [
     "IGSO3Tables", "NoiseSchedule", "NoisedPose", "PoseNoiseSchedules", "PoseUpdate",
-    "apply_pose_update", "bond_graph_index", "build_igso3_tables", "cache_dir", "igso3_angle_log_density",
+    "bond_graph_index", "build_igso3_tables", "cache_dir", "igso3_angle_log_density",
     "igso3_log_expansion", "igso3_log_expansion_series", "igso3_log_expansion_small_eps",
     "igso3_score", "igso3_score_norm_sq", "igso3_tables", "initial_pose", "ligand_centroids",
-    "load_igso3_tables", "matrix_to_rotvec", "move_ligands", "noise_batch",
-    "random_rotvecs", "reverse_sde_step", "rotvec_to_matrix", "sample_igso3",
+    "load_igso3_tables", "place_ligands", "move_ligands", "noise_batch",
+    "reverse_sde_step", "sample_igso3",
     "sample_pose_noise", "sample_times", "sample_wrapped_normal", "scale_scores", "score_matching_loss",
     "score_scales", "wrap_angle", "wrapped_normal_log_density", "wrapped_normal_score",
     "wrapped_normal_score_norm_sq",

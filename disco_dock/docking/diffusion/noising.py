@@ -17,66 +17,17 @@ reverse SDE needs. Works on one `HeteroData` graph or a batch from torch-geometr
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, count_graphs, node_graph, torsion_mask
-from disco_dock.docking.diffusion.rigid import apply_pose_update, random_rotvecs
+from disco_dock.docking.data.graph import LIGAND, count_graphs
+from disco_dock.docking.diffusion.poses import PoseUpdate, bond_graph_index, graph_means, move_ligands
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.diffusion.so3 import igso3_score, igso3_score_norm_sq, sample_igso3
 from disco_dock.docking.diffusion.torus import sample_wrapped_normal, wrapped_normal_score, wrapped_normal_score_norm_sq
-
-
-class PoseUpdate(NamedTuple):
-    """A change of the ligand poses of a batch: per-graph translation (G, 3) and rotation vector
-    (G, 3, about each ligand's centroid), and per-rotatable-bond torsion change (R,)."""
-
-    translation: Tensor
-    rotvec: Tensor
-    torsion: Tensor
-
-
-def bond_graph_index(batch: HeteroData) -> Tensor:
-    """(R,) graph index of each rotatable bond (the graph of its first atom)."""
-    return node_graph(batch, LIGAND)[batch[ROTATABLE_BOND].edge_index[0]]
-
-
-def _graph_means(values: Tensor, graph: Tensor, count: int) -> Tensor:
-    """Per-graph means (count, ...) of `values` (n, ...) grouped by `graph` (n,)."""
-    totals = values.new_zeros(count, *values.shape[1:]).index_add_(0, graph, values)
-    sizes = torch.bincount(graph, minlength=count).clamp_min(1).to(values.dtype)
-    return totals / sizes.view(-1, *[1] * (values.dim() - 1))
-
-
-def ligand_centroids(batch: HeteroData, pos: Tensor | None = None) -> Tensor:
-    """(G, 3) centroid of each ligand, of `pos` (default `batch['ligand'].pos`)."""
-    pos = batch[LIGAND].pos if pos is None else pos
-    return _graph_means(pos, node_graph(batch, LIGAND), count_graphs(batch))
-
-
-def move_ligands(batch: HeteroData, update: PoseUpdate, pos: Tensor | None = None) -> Tensor:
-    """New ligand positions (N, 3): each graph's `pos` (default `batch['ligand'].pos`) moved by
-    its part of `update` with `apply_pose_update` (torsions Kabsch-aligned, then rotation about
-    the centroid, then translation), one graph at a time."""
-    pos = batch[LIGAND].pos if pos is None else pos
-    count = count_graphs(batch)
-    moving = torsion_mask(batch).to(pos.device)
-    bonds = batch[ROTATABLE_BOND].edge_index.T
-    atom_counts = torch.bincount(node_graph(batch, LIGAND), minlength=count).tolist()
-    bond_counts = torch.bincount(bond_graph_index(batch), minlength=count).tolist()
-    moved, atom_start, bond_start = [], 0, 0
-    for graph, (num_atoms, num_bonds) in enumerate(zip(atom_counts, bond_counts)):
-        atoms, graph_bonds = slice(atom_start, atom_start + num_atoms), slice(bond_start, bond_start + num_bonds)
-        torsion = update.torsion[graph_bonds] if num_bonds else None
-        local_bonds, local_moving = bonds[graph_bonds] - atom_start, moving[graph_bonds, atoms]
-        moved.append(apply_pose_update(pos[atoms], update.translation[graph], update.rotvec[graph], torsion, local_bonds, local_moving))
-        atom_start, bond_start = atom_start + num_atoms, bond_start + num_bonds
-    return torch.cat(moved)
 
 
 def score_scales(sigma_tr: Tensor, sigma_rot: Tensor, sigma_tor: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -198,7 +149,7 @@ def score_matching_loss(
     count = len(noised.t)
     per_bond = (pred_tor - target_tor) ** 2
     has_bonds = torch.bincount(noised.bond_graph, minlength=count) > 0
-    per_graph_tor = _graph_means(per_bond, noised.bond_graph, count)
+    per_graph_tor = graph_means(per_bond, noised.bond_graph, count)
     parts = {
         "translation": ((pred_tr - target_tr) ** 2).mean(),
         "rotation": ((pred_rot - target_rot) ** 2).mean(),
@@ -249,29 +200,3 @@ def _reverse_increment(
         return 0.5 * g_squared * score * dt
     noise = torch.randn(score.shape, generator=generator, dtype=score.dtype, device=score.device)
     return g_squared * score * dt + noise_scale * (g_squared * dt).sqrt() * noise
-
-
-def initial_pose(
-    batch: HeteroData,
-    schedules: PoseNoiseSchedules = PoseNoiseSchedules(),
-    centre: Tensor | None = None,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Random starting ligand positions (N, 3) for sampling: each ligand's conformer in `batch`
-    with uniformly random rotation and torsions (in [-pi, pi)), its centroid drawn from
-    N(centre, sigma_tr_max^2 I). `centre` (3,) or (G, 3), e.g. pocket centres; default each
-    receptor's centre (blind docking)."""
-    pos = batch[LIGAND].pos
-    count = count_graphs(batch)
-    if centre is None:
-        centre = _graph_means(batch[RECEPTOR].pos.to(pos.dtype), node_graph(batch, RECEPTOR), count)
-    centre = torch.as_tensor(centre, dtype=pos.dtype, device=pos.device).expand(count, 3)
-    spread = schedules.translation.sigma_max * torch.randn(count, 3, generator=generator, dtype=pos.dtype, device=pos.device)
-    num_bonds = batch[ROTATABLE_BOND].edge_index.shape[1]
-    torsion = (2 * torch.rand(num_bonds, generator=generator, dtype=pos.dtype, device=pos.device) - 1) * math.pi
-    update = PoseUpdate(
-        translation=centre + spread - ligand_centroids(batch),
-        rotvec=random_rotvecs((count,), generator, dtype=pos.dtype, device=pos.device),
-        torsion=torsion,
-    )
-    return move_ligands(batch, update)

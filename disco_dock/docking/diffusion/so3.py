@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from disco_dock.docking.data.conformers import _rotation_matrices
 from disco_dock.docking.diffusion._common import floating_dtype, interpolate, log_grid_position
 
 SMALL_EPS = 1.0
@@ -277,31 +276,4 @@ def igso3_score_norm_sq(eps: torch.Tensor) -> torch.Tensor:
     return igso3_tables(str(eps.device)).expected_score_norm_sq(eps).to(floating_dtype(eps))
 
 
-def rotvec_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) of rotation vectors (axis * angle, right-handed) (..., 3)."""
-    angle = rotvec.norm(dim=-1)
-    axis = rotvec / angle.clamp_min(1e-12)[..., None]  # the zero vector gives the identity
-    return _rotation_matrices(axis, angle)
-
-
-def matrix_to_rotvec(matrix: torch.Tensor) -> torch.Tensor:
-    """Rotation vectors (..., 3), angles in [0, pi], of rotation matrices (..., 3, 3).
-
-    Below pi/2 from the antisymmetric part (sin w * axis); above, the axis comes from the
-    symmetric part ((1 - cos w) axis axis^T), well conditioned near pi.
-    """
-    cos = ((matrix.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1, 1)
-    antisymmetric = (matrix - matrix.transpose(-1, -2)) / 2
-    sin_axis = torch.stack([antisymmetric[..., 2, 1], antisymmetric[..., 0, 2], antisymmetric[..., 1, 0]], dim=-1)
-    sin = sin_axis.norm(dim=-1)
-    angle = torch.atan2(sin, cos)
-    from_sin = sin_axis * (angle / sin.clamp_min(1e-12))[..., None]
-
-    eye = torch.eye(3, dtype=matrix.dtype, device=matrix.device)
-    outer = (matrix + matrix.transpose(-1, -2)) / 2 - cos[..., None, None] * eye
-    column = outer.diagonal(dim1=-2, dim2=-1).argmax(dim=-1)
-    axis = torch.take_along_dim(outer, column[..., None, None].expand(*column.shape, 3, 1), dim=-1)[..., 0]
-    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    sign = torch.where((axis * sin_axis).sum(-1) < 0, -1.0, 1.0).to(matrix.dtype)
-    from_outer = axis * (sign * angle)[..., None]
-    return torch.where((cos > 0)[..., None], from_sin, from_outer)
+#END
