@@ -21,7 +21,14 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
-from disco_dock.core.edm import EDMConfig, SamplerConfig, edm_loss, sample, sigma_schedule
+from disco_dock.core.config import Settings
+from disco_dock.core.edm import (
+    EDMConfig,
+    SamplerConfig,
+    edm_loss,
+    sample,
+    sigma_schedule,
+)
 from disco_dock.core.guidance import guided_denoiser
 from disco_dock.core.latents import drop_latents, gumbel_softmax_st
 from disco_dock.core.prior import AutoregressivePrior
@@ -42,7 +49,7 @@ class LatentDenoiser(Protocol):
 
 
 @dataclass(frozen=True)
-class DisCoConfig:
+class DisCoConfig(Settings):
     """Stage-1 settings of DisCo-Diff (paper defaults)."""
 
     train_tau: float = 1.0

@@ -14,12 +14,14 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from disco_dock.core.config import Settings
+
 DenoiseFn = Callable[[Tensor, Tensor], Tensor]
 """A denoiser closed over everything but the noisy sample x and its per-sample noise level sigma (B,)."""
 
 
 @dataclass(frozen=True)
-class EDMConfig:
+class EDMConfig(Settings):
     """Noise distribution and sampling schedule of EDM (defaults from Karras et al. 2022)."""
 
     sigma_data: float = 0.5
@@ -99,7 +101,7 @@ def sigma_schedule(num_steps: int, config: EDMConfig, device=None) -> Tensor:
 
 
 @dataclass(frozen=True)
-class SamplerConfig:
+class SamplerConfig(Settings):
     """Deterministic Heun/Euler by default; s_churn > 0 adds EDM's stochastic churn (Algorithm 2)."""
 
     num_steps: int = 50

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from disco_dock.core.config import Settings
+
 
 @dataclass(frozen=True)
-class PriorConfig:
+class PriorConfig(Settings):
     """Sizes of the prior. ``num_classes`` > 0 adds class conditioning, ``context_dim`` > 0 a context vector."""
 
     num_latents: int

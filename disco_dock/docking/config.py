@@ -7,19 +7,22 @@ noise and pocket settings from there, and only `SamplingConfig` is chosen at pre
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+from disco_dock.core.config import Settings
+from disco_dock.docking.data.config import DataConfig
 from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedules
 from disco_dock.docking.model.config import ScoreModelConfig
 
 BLIND, POCKET = "blind", "pocket"
-RETIRED_TRAINING_SETTINGS = frozenset({"label_tau"})
-"""Stored in the shipped models' configs, no longer settings: the prior trains on the encoder's
-soft node probabilities, so no labelling temperature is used (see `docking.training`)."""
+LEGACY_GRAPH_SETTINGS = ("ligand_radius", "ligand_max_neighbors", "receptor_radius")
+"""Model settings of files written before the graph radii moved to `ScoreModelConfig.graph`."""
 
 
 @dataclass(frozen=True)
-class PocketConfig:
+class PocketConfig(Settings):
     """Pocket docking: the receptor is cropped to the residues around a pocket centre, and the
     translation prior and noise are centred there, with a smaller translation noise scale."""
 
@@ -33,8 +36,12 @@ class PocketConfig:
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(Settings):
     """Stage-1 (score model and encoder), stage-2 (prior) and confidence training."""
+
+    RETIRED: ClassVar[frozenset[str]] = frozenset({"label_tau"})
+    """In the shipped models' configs, no longer a setting: the prior trains on the encoder's soft
+    node probabilities, so no labelling temperature is used (see `docking.training`)."""
 
     epochs: int = 20
     batch_size: int = 4
@@ -64,7 +71,7 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(Settings):
     """Inference knobs (chosen per run, not stored in the model)."""
 
     samples: int = 10
@@ -83,7 +90,7 @@ class SamplingConfig:
 
 
 @dataclass(frozen=True)
-class DockingConfig:
+class DockingConfig(Settings):
     """What a trained docking model is: its networks, noise schedules, mode and training."""
 
     mode: str = BLIND
@@ -91,6 +98,8 @@ class DockingConfig:
     model: ScoreModelConfig = field(default_factory=ScoreModelConfig)
     schedules: PoseNoiseSchedules = field(default_factory=PoseNoiseSchedules)
     pocket: PocketConfig = field(default_factory=PocketConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    """How the training complexes' ligand conformers were made (the graph radii are in `model.graph`)."""
     training: TrainingConfig = field(default_factory=TrainingConfig)
 
     def __post_init__(self):
@@ -105,23 +114,13 @@ class DockingConfig:
         translation = NoiseSchedule(self.schedules.translation.sigma_min, self.pocket.translation_sigma_max)
         return dataclasses.replace(self.schedules, translation=translation)
 
-    def replace(self, **changes: object) -> "DockingConfig":
-        """A copy with some settings changed."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        """Plain nested dict (for checkpoints and JSON)."""
-        return dataclasses.asdict(self)
-
     @classmethod
-    def from_dict(cls, values: dict) -> "DockingConfig":
-        """Inverse of `to_dict`; settings that no longer exist (`RETIRED_TRAINING_SETTINGS`) are ignored."""
-        schedules = values["schedules"]
-        training = {key: value for key, value in values["training"].items() if key not in RETIRED_TRAINING_SETTINGS}
-        return cls(
-            mode=values["mode"],
-            model=ScoreModelConfig(**values["model"]),
-            schedules=PoseNoiseSchedules(**{key: NoiseSchedule(**value) for key, value in schedules.items()}),
-            pocket=PocketConfig(**values["pocket"]),
-            training=TrainingConfig(**training),
-        )
+    def from_dict(cls, values: Mapping[str, Any]) -> "DockingConfig":
+        """Settings from a (possibly partial) nested dict over the defaults; also reads files
+        written before the graph radii moved into `model.graph`."""
+        model = dict(values.get("model", {}))
+        legacy = {name: model.pop(name) for name in LEGACY_GRAPH_SETTINGS if name in model}
+        if legacy:
+            model["graph"] = {**legacy, **model.get("graph", {})}
+            values = {**values, "model": model}
+        return super().from_dict(values)

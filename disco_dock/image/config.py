@@ -7,16 +7,16 @@ the prior and the evaluation classifier in well under 30 minutes.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
+from disco_dock.core.config import Settings
 from disco_dock.core.edm import EDMConfig
 
 DIGITS = "digits"
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Settings):
     """Where the images come from and how they are shaped."""
 
     source: str = DIGITS
@@ -29,7 +29,7 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class LatentConfig:
+class LatentConfig(Settings):
     """The discrete latents: m = num_latents, each over codebook_size classes.
 
     ``groups`` splits the m latents for the group-hierarchical variant: group i feeds the
@@ -58,7 +58,7 @@ class LatentConfig:
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(Settings):
     """ViT latent encoder: patches plus m classification tokens, one per latent."""
 
     patch_size: int = 2
@@ -68,7 +68,7 @@ class EncoderConfig:
 
 
 @dataclass(frozen=True)
-class UNetConfig:
+class UNetConfig(Settings):
     """EDM-preconditioned U-Net: residual blocks, self-attention followed by cross-attention to the
     latents at every level listed in ``attention_levels``.
 
@@ -88,7 +88,7 @@ class UNetConfig:
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(Settings):
     """Stage 1 (denoiser and encoder), stage 2 (prior), and the evaluation classifier."""
 
     steps: int = 4000
@@ -105,7 +105,7 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class EvaluationConfig:
+class EvaluationConfig(Settings):
     """Sampling and the Frechet distance."""
 
     samples: int = 1000
@@ -118,7 +118,7 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(Settings):
     """What an image run is; stored in its checkpoints."""
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -130,33 +130,9 @@ class ImageConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     seed: int = 0
 
-    def replace(self, **changes: object) -> "ImageConfig":
-        """A copy with some top-level settings changed."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     def training_identity(self) -> dict:
         """The settings that define the trained networks (evaluation settings left out): stored in
         checkpoints, so that a run folder refuses to resume with other ones."""
         identity = self.to_dict()
         del identity["evaluation"]
         return identity
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ImageConfig":
-        """Inverse of `to_dict` (tuples restored)."""
-        def build(kind, raw):
-            return kind(**{key: tuple(value) if isinstance(value, list) else value for key, value in raw.items()})
-
-        return cls(
-            data=build(DataConfig, values["data"]),
-            latents=build(LatentConfig, values["latents"]),
-            encoder=build(EncoderConfig, values["encoder"]),
-            unet=build(UNetConfig, values["unet"]),
-            edm=build(EDMConfig, values["edm"]),
-            training=build(TrainingConfig, values["training"]),
-            evaluation=build(EvaluationConfig, values["evaluation"]),
-            seed=values["seed"],
-        )

@@ -2,7 +2,7 @@
 `torch_geometric` graphs (see `data/README.md` for the cache format and every graph field)."""
 
 from disco_dock.docking.data.cache import load_graph, save_graph
-from disco_dock.docking.data.config import DataConfig
+from disco_dock.docking.data.config import DataConfig, GraphConfig
 from disco_dock.docking.data.conformers import (
     Conformers,
     MatchResult,
@@ -29,7 +29,7 @@ from disco_dock.docking.data.protein import NUM_RESIDUE_TYPES, RESIDUE_TYPES, Re
 
 __all__ = [
     "ATOM_FEATURES", "BOND_FEATURES", "NUM_RESIDUE_TYPES", "RESIDUE_TYPES",
-    "ComplexDataset", "ComplexSource", "Conformers", "DataConfig", "DataError", "DataWarning",
+    "ComplexDataset", "ComplexSource", "Conformers", "DataConfig", "GraphConfig", "DataError", "DataWarning",
     "Ligand", "LigandFeatures", "MatchResult", "PreprocessSummary", "Receptor",
     "build_complex_graph", "discover_complexes", "featurize_ligand",
     "generate_conformers", "knn", "knn_graph", "ligand_from_smiles", "load_graph",

@@ -1,27 +1,34 @@
-"""Settings of the docking data layer, in one place."""
+"""Settings of the docking data layer: the graph's radii (shared with the networks) and ligand conformers."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+
+from disco_dock.core.config import Settings
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    """Graph radii and caps, conformer generation and conformer matching settings.
-
-    The defaults follow DiffDock (receptor radius 15 A with at most 24 neighbours per residue,
-    ligand radius 5 A).
-    """
+class GraphConfig(Settings):
+    """Radii and neighbour caps of a complex graph's edges, as DiffDock's (receptor radius 15 A with
+    at most 24 neighbours per residue, ligand radius 5 A). The data layer stores edges with them and
+    the networks rebuild the ligand's edges from its current pose with the same values, so they live
+    once, in the model's settings (`ScoreModelConfig.graph`)."""
 
     receptor_radius: float = 15.0
     """Receptor residue-residue edges: CA atoms closer than this (A)."""
     receptor_max_neighbors: int = 24
     """At most this many receptor neighbours per residue (the nearest are kept)."""
     ligand_radius: float = 5.0
-    """Ligand atom-atom radius edges: atoms closer than this (A), bonded or not."""
+    """Ligand atom-atom radius edges: atoms closer than this (A), bonded or not; also the radius
+    of the torsion heads' bond-centred neighbourhoods."""
     ligand_max_neighbors: int = 32
     """At most this many radius neighbours per ligand atom (the nearest are kept)."""
+
+
+@dataclass(frozen=True)
+class DataConfig(Settings):
+    """Conformer generation and conformer matching of the training data."""
+
     seed: int = 0
     """Seed of ETKDG conformer generation."""
     num_conformers: int = 3
@@ -36,7 +43,3 @@ class DataConfig:
     """Conformer matching: torsion steps of the coordinate descent, coarse to fine (degrees)."""
     match_rounds: int = 3
     """Conformer matching: at most this many sweeps over the rotatable bonds per step size."""
-
-    def replace(self, **changes: object) -> "DataConfig":
-        """A copy with some settings changed."""
-        return dataclasses.replace(self, **changes)

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from disco_dock.docking.data.config import DataConfig
+from disco_dock.docking.data.config import GraphConfig
 from disco_dock.docking.data.ligand import LigandFeatures
 from disco_dock.docking.data.protein import Receptor
 
@@ -121,7 +121,7 @@ def build_complex_graph(
     crystal_pos: np.ndarray | None,
     bonds: np.ndarray,
     moving: np.ndarray,
-    config: DataConfig = DataConfig(),
+    config: GraphConfig = GraphConfig(),
 ) -> HeteroData:
     """The training graph of one complex (see `data/README.md` for every field).
 

@@ -31,7 +31,7 @@ from torch_geometric.data import HeteroData
 from tqdm import tqdm
 
 from disco_dock.docking.data.cache import cache_path, save_graph
-from disco_dock.docking.data.config import DataConfig
+from disco_dock.docking.data.config import DataConfig, GraphConfig
 from disco_dock.docking.data.conformers import generate_conformers, match_conformer, rotatable_bonds
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError, DataWarning
@@ -102,7 +102,9 @@ class PreprocessSummary:
         ])  # fmt: skip
 
 
-def process_complex(source: ComplexSource, config: DataConfig = DataConfig()) -> tuple[HeteroData, ComplexStats]:
+def process_complex(
+    source: ComplexSource, config: DataConfig = DataConfig(), graph_config: GraphConfig = GraphConfig()
+) -> tuple[HeteroData, ComplexStats]:
     """Read, featurise and match one complex; DataError (naming the file at fault) on bad input."""
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -122,7 +124,7 @@ def process_complex(source: ComplexSource, config: DataConfig = DataConfig()) ->
         pos, rmsd_rigid, rmsd_matched = match.pos, match.rmsd_before, match.rmsd
     else:
         crystal, pos, rmsd_rigid, rmsd_matched = None, conformers.pos[0], math.nan, math.nan
-    graph = build_complex_graph(source.name, receptor, features, pos, crystal, bonds, moving, config)
+    graph = build_complex_graph(source.name, receptor, features, pos, crystal, bonds, moving, graph_config)
     stats = ComplexStats(
         name=source.name,
         seconds=time.perf_counter() - start,
@@ -142,13 +144,13 @@ def _valid_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and os.sep not in name
 
 
-def _process_and_save(source: ComplexSource, out: Path, config: DataConfig) -> ComplexStats | Failure:
+def _process_and_save(source: ComplexSource, out: Path, config: DataConfig, graph_config: GraphConfig) -> ComplexStats | Failure:
     """Preprocess one complex into the cache; a Failure instead of raising, whatever goes wrong."""
     if not _valid_name(source.name):
         return Failure(source.name, source.name, "complex name cannot be a file name")
     try:
         start = time.perf_counter()
-        graph, stats = process_complex(source, config)
+        graph, stats = process_complex(source, config, graph_config)
         save_graph(graph, cache_path(out, source.name))
         return replace(stats, seconds=time.perf_counter() - start)  # saving included
     except DataError as error:
@@ -161,19 +163,21 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _run(sources: list[ComplexSource], out: Path, config: DataConfig, workers: int) -> Iterator[ComplexStats | Failure]:
+def _run(
+    sources: list[ComplexSource], out: Path, config: DataConfig, graph_config: GraphConfig, workers: int
+) -> Iterator[ComplexStats | Failure]:
     """Results as complexes finish, in a pool of `workers` processes (in this process for 1)."""
     if workers <= 1:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             for source in sources:
-                yield _process_and_save(source, out, config)
+                yield _process_and_save(source, out, config, graph_config)
         finally:
             torch.set_num_threads(threads)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        futures = [pool.submit(_process_and_save, source, out, config) for source in sources]
+        futures = [pool.submit(_process_and_save, source, out, config, graph_config) for source in sources]
         for future in as_completed(futures):
             yield future.result()
 
@@ -198,6 +202,7 @@ def preprocess_dataset(
     workers: int = 1,
     config: DataConfig = DataConfig(),
     progress: bool = True,
+    graph_config: GraphConfig = GraphConfig(),
 ) -> PreprocessSummary:
     """Preprocess every complex of `data` (a dataset folder or CSV manifest, see `discover.py`) into `out`.
 
@@ -236,7 +241,7 @@ def preprocess_dataset(
         stats_writer = csv.DictWriter(stats_handle, stats_columns)
         if new_stats_file:
             stats_writer.writeheader()
-        results = _run(todo, out, config, workers)
+        results = _run(todo, out, config, graph_config, workers)
         bar = tqdm(results, total=len(todo), desc="preprocess", unit="complex", disable=None if progress else True)
         for result in bar:  # the bar shows on a terminal only (disable=None)
             if isinstance(result, Failure):

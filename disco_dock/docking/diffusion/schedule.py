@@ -8,11 +8,13 @@ from typing import TypeVar
 
 import torch
 
+from disco_dock.core.config import Settings
+
 Time = TypeVar("Time", float, torch.Tensor)
 
 
 @dataclass(frozen=True)
-class NoiseSchedule:
+class NoiseSchedule(Settings):
     """sigma(t) = sigma_min^(1 - t) * sigma_max^t for diffusion time t in [0, 1]."""
 
     sigma_min: float
@@ -28,7 +30,7 @@ class NoiseSchedule:
 
 
 @dataclass(frozen=True)
-class PoseNoiseSchedules:
+class PoseNoiseSchedules(Settings):
     """Schedules of the three pose components: translation (A), rotation and torsion (rad)."""
 
     translation: NoiseSchedule = NoiseSchedule(0.1, 19.0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from disco_dock.core.config import Settings
+from disco_dock.docking.data.config import GraphConfig
 
 
 @dataclass(frozen=True)
-class ScoreModelConfig:
+class ScoreModelConfig(Settings):
     """Sizes, radii and caps of `ScoreModel` and `LatentEncoder` (a DiffDock-S-sized default).
 
     Every node carries `ns` scalars (0e), `nv` vectors (1o) and `nv` pseudovectors (1e).
@@ -30,14 +32,8 @@ class ScoreModelConfig:
     """Highest degree of the edge spherical harmonics."""
     num_latents: int = 2
     """DisCo latents m, each a pointer to one ligand or receptor node per complex; 0 = plain DiffDock."""
-    ligand_radius: float = 5.0
-    """Ligand atom-atom radius edges (besides the bonds), from the current pose (A); also the
-    radius of the torsion heads' bond-centred neighbourhoods."""
-    ligand_max_neighbors: int = 32
-    """At most this many ligand radius neighbours per atom (the nearest)."""
-    receptor_radius: float = 15.0
-    """Receptor residue-residue edges longer than this are dropped (A). The graph's stored
-    receptor edges are used, so the data layer's cap on neighbours per residue applies."""
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    """Edge radii and neighbour caps, shared with the data layer that stores the graph's edges."""
     cross_distance_base: float = 10.0
     """Cross-edge cutoff at zero translation noise (A); also the latent encoder's cutoff."""
     cross_distance_per_sigma: float = 3.0
@@ -54,10 +50,6 @@ class ScoreModelConfig:
     """Sinusoidal features per noise level (log sigma_tr, log sigma_rot, log sigma_tor)."""
     dropout: float = 0.0
     """Dropout in the edge MLPs that make the tensor-product weights."""
-
-    def replace(self, **changes: object) -> "ScoreModelConfig":
-        """A copy with some settings changed."""
-        return dataclasses.replace(self, **changes)
 
     def cross_cutoff(self, sigma_tr):
         """Cross-edge cutoff (A) for translation noise `sigma_tr` (A); works on floats and tensors."""

@@ -58,16 +58,16 @@ def ligand_edges(batch: HeteroData, pos: Tensor, config: ScoreModelConfig) -> tu
     """
     bonds = batch[LIGAND_BOND].edge_index
     with torch.no_grad():
-        near = radius_graph(pos, config.ligand_radius, node_graph(batch, LIGAND), config.ligand_max_neighbors)
+        near = radius_graph(pos, config.graph.ligand_radius, node_graph(batch, LIGAND), config.graph.ligand_max_neighbors)
     return torch.cat([bonds, near], dim=1), bonds.shape[1]
 
 
 def receptor_edges(batch: HeteroData, config: ScoreModelConfig) -> Tensor:
-    """Receptor-receptor edges: the graph's stored ones no longer than `config.receptor_radius`."""
+    """Receptor-receptor edges: the graph's stored ones no longer than `config.graph.receptor_radius`."""
     edge_index = batch[RECEPTOR_RADIUS].edge_index
     pos = batch[RECEPTOR].pos
     length = (pos[edge_index[0]] - pos[edge_index[1]]).norm(dim=-1)
-    return edge_index[:, length <= config.receptor_radius]
+    return edge_index[:, length <= config.graph.receptor_radius]
 
 
 def cross_edges(batch: HeteroData, pos: Tensor, cutoff: Tensor, config: ScoreModelConfig) -> Tensor:
@@ -89,12 +89,12 @@ def rotatable_bond_atoms(batch: HeteroData) -> Tensor:
 
 
 def bond_neighbourhoods(batch: HeteroData, pos: Tensor, config: ScoreModelConfig) -> Tensor:
-    """(2, E) `[ligand atom, rotatable bond]` pairs: the atoms within `config.ligand_radius` of
+    """(2, E) `[ligand atom, rotatable bond]` pairs: the atoms within `config.graph.ligand_radius` of
     each bond's centre (same complex)."""
     u, v = rotatable_bond_atoms(batch)
     ligand_graph = node_graph(batch, LIGAND)
     with torch.no_grad():
-        pairs = radius(pos, (pos[u] + pos[v]) / 2, config.ligand_radius, ligand_graph, ligand_graph[u])
+        pairs = radius(pos, (pos[u] + pos[v]) / 2, config.graph.ligand_radius, ligand_graph, ligand_graph[u])
     return pairs.flip(0)
 
 

@@ -97,7 +97,7 @@ class ScoreModel(nn.Module):
         self.translation_norm = mlp([1 + ns, ns, 1])
         self.rotation_norm = mlp([1 + ns, ns, 1])
         self.axis_product = o3.FullTensorProduct(sh_irreps, o3.Irreps("2e"))
-        self.bond_distance = DistanceEmbedding(config.ligand_radius, config.distance_embed_dim, ns)
+        self.bond_distance = DistanceEmbedding(config.graph.ligand_radius, config.distance_embed_dim, ns)
         self.torsion_conv = TensorProductConv(irreps, self.axis_product.irreps_out, o3.Irreps(f"{ns}x0o"), 3 * ns, config.dropout)
         self.torsion_out = nn.Sequential(nn.Linear(ns, ns, bias=False), nn.Tanh(), nn.Linear(ns, 1, bias=False))  # odd: stays 0o
 

@@ -116,8 +116,8 @@ class ComplexTrunk(nn.Module):
         self.receptor_vectors = o3.Linear("3x1o", f"{nv}x1o")
         self.bond_embedding = CategoricalEmbedding([size for _, size in BOND_FEATURES], ns)
         self.no_bond = nn.Parameter(torch.zeros(ns))
-        self.ligand_distance = DistanceEmbedding(config.ligand_radius, config.distance_embed_dim, ns)
-        self.receptor_distance = DistanceEmbedding(config.receptor_radius, config.distance_embed_dim, ns)
+        self.ligand_distance = DistanceEmbedding(config.graph.ligand_radius, config.distance_embed_dim, ns)
+        self.receptor_distance = DistanceEmbedding(config.graph.receptor_radius, config.distance_embed_dim, ns)
         self.cross_distance = DistanceEmbedding(config.cross_embedding_range, config.distance_embed_dim, ns)
         self.layers = nn.ModuleList(
             InteractionLayer(config, self.sh_irreps, update_receptor=read_receptor or i < num_layers - 1) for i in range(num_layers)
