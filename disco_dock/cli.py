@@ -99,17 +99,19 @@ def predict(
 ) -> None:
     """Dock a ligand into a protein (or every complex of a CSV) with a trained model."""
     from disco_dock.core.training import pick_device
+    from disco_dock.docking.batch import predict_batch
     from disco_dock.docking.bundle import DockingModel, default_model_path
-    from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
+    from disco_dock.docking.config import SamplingConfig
     from disco_dock.docking.data.errors import DataError
-    from disco_dock.docking.predict import pocket_from_options, predict_batch
-    from disco_dock.docking.predict import predict as dock
+    from disco_dock.docking.dock import dock
+    from disco_dock.docking.pocket import docking_mode, pocket_from_options
+    from disco_dock.docking.writer import RESULTS_FILE, write_result
 
     single, batch = protein is not None and ligand is not None, csv is not None and protein is None and ligand is None
     if not (single or batch) or (single and csv is not None):
         fail("give --protein and --ligand, or --csv")
     sampling = SamplingConfig(ode=ode, **given(samples=samples, steps=steps, seed=seed, prior_temperature=prior_temperature, guidance=guidance))
-    mode = POCKET if box or pocket_center or reference_ligand else BLIND
+    mode = docking_mode(pocket_given=bool(box or pocket_center or reference_ligand))
     checkpoint = checkpoint or default_model_path(mode)
     if not checkpoint.is_file() and checkpoint == default_model_path(mode):
         fail(f"no trained model at {checkpoint}: train one with `disco-dock train` ({mode} mode) and save it there, or give --checkpoint")
@@ -119,13 +121,14 @@ def predict(
             torch_device = pick_device(device)
             model = DockingModel.load(checkpoint, torch_device)
             if csv is not None:
-                poses, failures = predict_batch(csv, model, sampling, out, torch_device)
+                results, failures = predict_batch(csv, model, sampling, out, torch_device)
             else:
-                pocket = pocket_from_options(box, pocket_center, pocket_radius, reference_ligand, model.config.pocket.radius)
-                poses, failures = dock(protein, ligand, model, sampling, out, pocket, torch_device), []
+                pocket = pocket_from_options(model.config.pocket.radius, box, pocket_center, pocket_radius, reference_ligand)
+                results, failures = [dock(protein, ligand, model, pocket, sampling, torch_device)], []
+                write_result(results[0], out)
         except (DataError, ValueError) as error:
             fail(" ".join(str(error).split()))
-    typer.echo(f"{len(poses)} poses written to {out} (table: {out / 'results.csv'})")
+    typer.echo(f"{sum(len(result.poses) for result in results)} poses written to {out} (table: {out / RESULTS_FILE})")
     if failures:  # batch mode: one line per failed complex, status 2
         for failure in failures[:-1]:
             typer.echo(f"error: {failure}", err=True)

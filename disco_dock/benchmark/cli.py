@@ -30,11 +30,11 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
         metavar="NAME=MODEL_FILE",
         help="also run this disco-dock bundle as method NAME, in the bundle's docking mode (repeatable)",
     )
-    parser.add_argument("--samples", type=int, default=10, help="disco-dock poses per complex")
-    parser.add_argument("--steps", type=int, default=20, help="disco-dock reverse-diffusion steps")
+    parser.add_argument("--samples", type=int, default=BenchmarkConfig.samples, help="disco-dock poses per complex (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=BenchmarkConfig.steps, help="disco-dock reverse-diffusion steps (default %(default)s)")
     parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default: {default_out})")
     parser.add_argument("--limit", type=int, help="run only the first K complexes")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=BenchmarkConfig.seed, help="seed of the starting conformers, Vina and disco-dock")
     parser.add_argument("--vina-cpu", type=int, default=1, help="CPUs for Vina (default 1)")
     parser.add_argument("--vina-exhaustiveness", type=int, default=8)
     parser.add_argument("--no-posebusters", action="store_true", help="skip PoseBusters checks of the top-1 poses")

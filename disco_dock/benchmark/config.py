@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from disco_dock.docking.config import SamplingConfig
+
 VINA, DISCO_BLIND, DISCO_POCKET = "vina", "disco-dock-blind", "disco-dock-pocket"
 METHODS = (VINA, DISCO_BLIND, DISCO_POCKET)
 """The methods the harness knows by name."""
@@ -47,13 +49,13 @@ class BenchmarkConfig:
     """Bundle of disco-dock-blind and disco-dock-pocket; None = `bundle.default_model_path(mode)` for each mode."""
     variants: tuple[Variant, ...] = ()
     """More disco-dock methods, one per bundle, each named by the user (run after `methods`)."""
-    samples: int = 10
+    samples: int = SamplingConfig.samples
     """disco-dock poses per complex."""
-    steps: int = 20
+    steps: int = SamplingConfig.steps
     """disco-dock reverse-diffusion steps."""
     limit: int | None = None
     """Run only the first `limit` complexes (after the split)."""
-    seed: int = 0
+    seed: int = SamplingConfig.seed
     """Seed of the PDBbind starting conformers, Vina and disco-dock's sampling."""
     box_padding: float = 10.0
     """Box edge = the crystal ligand's extent + this (A, per axis), where no `_box.json` is given."""

@@ -23,7 +23,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rdkit import Chem
 
 from disco_dock.benchmark.config import DISCO_BLIND, VINA, BenchmarkConfig
 from disco_dock.benchmark.inputs import BenchmarkComplex, heavy_positions_in_reference_order, load_complex
@@ -113,8 +111,8 @@ class MethodOutput:
     notes: str = ""
 
 
-Method = Callable[[BenchmarkComplex, Path], MethodOutput]
-"""Docks one complex; gets a scratch folder; raises on failure."""
+Method = Callable[[BenchmarkComplex], MethodOutput]
+"""Docks one complex; raises on failure."""
 
 
 class VinaMethod:
@@ -123,7 +121,7 @@ class VinaMethod:
     def __init__(self, config: BenchmarkConfig):
         self.config = config
 
-    def __call__(self, complex_: BenchmarkComplex, work_dir: Path) -> MethodOutput:
+    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
         """Vina's poses and scores."""
         from disco_dock.benchmark.vina import dock_with_vina
 
@@ -132,9 +130,10 @@ class VinaMethod:
 
 
 class DiscoDockMethod:
-    """disco-dock through `disco_dock.docking.predict.predict`: blind, or into the complex's box
-    (pocket centre = box centre, crop radius = half the box diagonal, at least the model's radius,
-    as `predict.read_box` does). predict embeds its own seeded conformer of the given ligand."""
+    """disco-dock through `disco_dock.docking.dock.dock`, given the starting molecule in memory:
+    blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
+    half the box diagonal, at least the model's radius). dock embeds its own seeded conformer of
+    the given ligand."""
 
     def __init__(self, config: BenchmarkConfig, spec: MethodSpec):
         self.config = config
@@ -150,26 +149,18 @@ class DiscoDockMethod:
             self._model = DockingModel.load(self.model_file, device=self.config.device)
         return self._model
 
-    def __call__(self, complex_: BenchmarkComplex, work_dir: Path) -> MethodOutput:
+    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
         """disco-dock's ranked poses and confidences."""
         from disco_dock.docking.config import SamplingConfig
-        from disco_dock.docking.predict import Pocket, predict
+        from disco_dock.docking.dock import dock
+        from disco_dock.docking.pocket import Pocket
 
         model = self._loaded_model()
-        ligand_file = work_dir / f"{complex_.name}_start.sdf"
-        with Chem.SDWriter(str(ligand_file)) as writer:
-            writer.write(complex_.start)
-        pocket = None
-        if self.mode == POCKET:
-            half_diagonal = 0.5 * float(np.linalg.norm(complex_.box.size))
-            pocket = Pocket(complex_.box.center, max(model.config.pocket.radius, half_diagonal))
+        pocket = Pocket.from_box(complex_.box.center, complex_.box.size, model.config.pocket.radius) if self.mode == POCKET else None
         sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
-        docked = predict(complex_.protein, ligand_file, model, sampling, work_dir / "poses", pocket=pocket, device=self.config.device)
-        poses = [
-            heavy_positions_in_reference_order(Chem.MolFromMolFile(str(pose.path), sanitize=False), complex_.crystal.mol)[0]
-            for pose in docked
-        ]
-        return MethodOutput(np.stack(poses), [pose.confidence for pose in docked])
+        result = dock(complex_.protein, complex_.start, model, pocket, sampling, self.config.device, complex_.name)
+        poses = [heavy_positions_in_reference_order(pose.mol, complex_.crystal.mol)[0] for pose in result.poses]
+        return MethodOutput(np.stack(poses), result.confidences.tolist())
 
 
 def make_method(spec: MethodSpec, config: BenchmarkConfig) -> Method:
@@ -203,8 +194,7 @@ def run_method(method: Method, name: str, complex_: BenchmarkComplex, config: Be
     record: dict = {"complex": complex_.name, "method": name, "start": complex_.start_source, "box": complex_.box_source}
     start = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix=f"disco-dock-bench-{complex_.name}-") as folder:
-            output = method(complex_, Path(folder))
+        output = method(complex_)
     except Exception as error:  # any failure of a method is a miss, recorded with its reason
         return record | {"runtime_s": time.perf_counter() - start, "error": f"{type(error).__name__}: {error}"[:500]}
     runtime = time.perf_counter() - start

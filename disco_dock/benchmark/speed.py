@@ -7,8 +7,8 @@ loading, peak memory, the score stage's training throughput, and Vina on the sam
   `models/disco-dock-pocket.pt`; blind mode with `models/disco-dock-blind.pt` when that file
   exists. Loading a model is timed on its own; then one untimed warm-up call (1 sample, the
   first complex) takes one-time costs (lazy initialisation, CUDA kernels) out of the timings.
-  A time covers all of `predict`: reading the protein, the ligand's conformer, the graph,
-  sampling, confidence ranking and writing the poses.
+  A time covers all that `disco-dock predict` does (`dock`, then `write_result`): reading the
+  protein, the ligand's conformer, the graph, sampling, confidence ranking and writing the poses.
 * Memory: the process's peak resident set size (`ru_maxrss`: the peak of the whole process so
   far) after each phase and, on CUDA, `torch.cuda.max_memory_allocated` within the phase.
 * Training: `disco-dock train score`'s code (`training.train`) with the shipped pocket model's
@@ -107,9 +107,12 @@ def _reset_cuda_peak(device: torch.device) -> None:
 
 
 def time_predict(mode: str, model_path: Path, sources: list[ComplexSource], config: SpeedConfig, device: torch.device, log: Log) -> dict:
-    """Load the model (timed), warm up, then time `predict` on every complex for every number of samples."""
+    """Load the model (timed), warm up, then time docking and writing (as `disco-dock predict`) on
+    every complex for every number of samples."""
     from disco_dock.docking.bundle import DockingModel
-    from disco_dock.docking.predict import pocket_from_options, predict
+    from disco_dock.docking.dock import dock
+    from disco_dock.docking.pocket import pocket_from_options
+    from disco_dock.docking.writer import write_result
 
     start = time.perf_counter()
     model = DockingModel.load(model_path, device)
@@ -118,11 +121,11 @@ def time_predict(mode: str, model_path: Path, sources: list[ComplexSource], conf
     log(f"{mode}: model loaded in {load_s:.2f} s")
 
     def run(source: ComplexSource, samples: int) -> float:
-        pocket = pocket_from_options(reference_ligand=source.ligand, default_radius=model.config.pocket.radius) if mode == POCKET else None
+        pocket = pocket_from_options(model.config.pocket.radius, reference_ligand=source.ligand) if mode == POCKET else None
         sampling = SamplingConfig(samples=samples, steps=config.steps, seed=config.seed)
         with tempfile.TemporaryDirectory(prefix="disco-dock-speed-") as folder:
             begin = time.perf_counter()
-            predict(source.protein, source.ligand, model, sampling, folder, pocket=pocket, device=device)
+            write_result(dock(source.protein, source.ligand, model, pocket, sampling, device), folder)
             return time.perf_counter() - begin
 
     warmup_s = run(sources[0], 1)

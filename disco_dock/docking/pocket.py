@@ -1,15 +1,109 @@
-"""Pocket docking: crop a complex graph's receptor to the residues around a pocket centre."""
+"""Where to dock: the pocket (from a Vina box file, a centre or a reference ligand), the docking
+mode that follows from it, and the crop of a complex graph's receptor to the residues around it."""
 
 from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 from torch import Tensor
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import subgraph
 
+from disco_dock.docking.config import BLIND, POCKET
+from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.graph import RECEPTOR, RECEPTOR_RADIUS
+from disco_dock.docking.data.ligand import read_ligand
 
+BOX_CENTRE_KEYS, BOX_SIZE_KEYS = ("center_x", "center_y", "center_z"), ("size_x", "size_y", "size_z")
+NO_POCKET = "this model docks into a pocket: give --box, --pocket-center or --reference-ligand"
+BLIND_MODEL_IN_POCKET = "this model was trained for blind docking; docking into the given pocket anyway"
 RESIDUE_FIELDS = ("x", "pos", "n_rel", "c_rel", "sidechain_rel", "sidechain_mask")
 """Per-residue fields of the receptor nodes (see docking/data/README.md)."""
+
+
+@dataclass(frozen=True)
+class Pocket:
+    """Where to dock: the pocket centre (A) and the radius of the receptor crop around it (A)."""
+
+    centre: tuple[float, float, float]
+    radius: float
+
+    @classmethod
+    def from_box(cls, centre: tuple[float, float, float], size: tuple[float, float, float], min_radius: float) -> "Pocket":
+        """The pocket of a search box: its centre, and a radius of half the box diagonal but at
+        least `min_radius` (the model's crop radius)."""
+        half_diagonal = 0.5 * math.sqrt(sum(float(edge) ** 2 for edge in size))
+        x, y, z = (float(value) for value in centre)
+        return cls((x, y, z), max(min_radius, half_diagonal))
+
+
+def docking_mode(pocket_given: bool, model_mode: str | None = None) -> str:
+    """The mode a run docks in: POCKET when a pocket is given, else BLIND (the command line picks
+    its default model by it, before any model is loaded). Given the model's `model_mode`, also
+    checks that the two fit: ValueError(NO_POCKET) for a pocket model without a pocket; a blind
+    model given a pocket docks there, with a warning."""
+    mode = POCKET if pocket_given else BLIND
+    if model_mode == POCKET and mode == BLIND:
+        raise ValueError(NO_POCKET)
+    if model_mode == BLIND and mode == POCKET:
+        warnings.warn(BLIND_MODEL_IN_POCKET, stacklevel=3)
+    return mode
+
+
+def read_box(path: str | Path, min_radius: float) -> Pocket:
+    """The pocket of a Vina box JSON file (center_x/y/z, size_x/y/z), as `Pocket.from_box`."""
+    path = Path(path)
+    try:
+        box = json.loads(path.read_text())
+        centre, size = ([float(box[key]) for key in keys] for keys in (BOX_CENTRE_KEYS, BOX_SIZE_KEYS))
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        keys = ", ".join(BOX_CENTRE_KEYS + BOX_SIZE_KEYS)
+        raise DataError(path, f"not a box file: expected JSON with numbers {keys} ({type(error).__name__}: {error})") from None
+    return Pocket.from_box(centre, size, min_radius)
+
+
+def parse_centre(text: str) -> tuple[float, float, float]:
+    """A pocket centre from "x,y,z" (A)."""
+    try:
+        x, y, z = (float(part) for part in text.split(","))
+    except ValueError:
+        raise DataError(text, "a pocket centre is three numbers x,y,z") from None
+    return x, y, z
+
+
+def reference_centre(path: str | Path) -> tuple[float, float, float]:
+    """The centroid of a reference ligand's heavy atoms (e.g. a crystal ligand's file)."""
+    x, y, z = read_ligand(path).positions.mean(axis=0).tolist()
+    return x, y, z
+
+
+def pocket_from_options(
+    model_radius: float,
+    box: str | Path | None = None,
+    centre: str | None = None,
+    radius: float | None = None,
+    reference_ligand: str | Path | None = None,
+) -> Pocket | None:
+    """The pocket given by at most one of a box file, a centre "x,y,z" or a reference ligand
+    (None when none is). `radius` (default `model_radius`, the model's `PocketConfig.radius`)
+    sets the crop radius; a box's radius is at least half its diagonal."""
+    given = [option for option in (box, centre, reference_ligand) if option]
+    if len(given) > 1:
+        raise DataError(", ".join(map(str, given)), "give only one of a box, a pocket centre or a reference ligand")
+    radius = model_radius if radius is None else radius
+    if box:
+        return read_box(box, radius)
+    if centre:
+        return Pocket(parse_centre(centre), radius)
+    if reference_ligand:
+        return Pocket(reference_centre(reference_ligand), radius)
+    return None
 
 
 class EmptyPocketError(ValueError):

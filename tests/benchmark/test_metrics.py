@@ -13,9 +13,14 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from disco_dock.benchmark.config import BenchmarkConfig
-from disco_dock.benchmark.harness import MethodOutput, run_benchmark
-from disco_dock.benchmark.inputs import heavy_positions_in_reference_order
+from disco_dock.benchmark.harness import DiscoDockMethod, MethodOutput, MethodSpec, ModelFile, run_benchmark
+from disco_dock.benchmark.inputs import heavy_positions_in_reference_order, load_complex
 from disco_dock.benchmark.metrics import plain_rmsd, pose_rmsds, summarize
+from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.config import POCKET, SamplingConfig
+from disco_dock.docking.data.discover import discover_complexes
+from disco_dock.docking.dock import dock
+from disco_dock.docking.pocket import Pocket
 from tests.docking.conftest import ligand_path, make_complex, protein_path
 
 
@@ -79,7 +84,7 @@ class CountingMethod:
         self.calls = 0
         self.fail = fail
 
-    def __call__(self, complex_, work_dir: Path) -> MethodOutput:
+    def __call__(self, complex_) -> MethodOutput:
         self.calls += 1
         if self.fail:
             raise RuntimeError("no pose today")
@@ -108,7 +113,7 @@ def test_harness_resumes_and_counts_failures(tmp_path):
     assert (tmp_path / "out" / "summary.md").read_text().count("| good |") == 1
 
 
-def test_disco_dock_methods_through_predict(tmp_path, model_files):
+def test_disco_dock_methods_through_dock(tmp_path, model_files):
     data = tmp_path / "data"
     make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
     config = BenchmarkConfig(
@@ -124,11 +129,22 @@ def test_disco_dock_methods_through_predict(tmp_path, model_files):
         assert summary["results"]["all"][method]["n"] == 1
 
 
+def test_disco_dock_method_docks_the_start_molecule_in_memory_into_the_box(tmp_path, model_files, monkeypatch):
+    (source,) = discover_complexes(make_complex(tmp_path / "data", "1ia1", protein_path("1ia1"), ligand_path("1ia1")).parent)
+    complex_ = load_complex(source, seed=0, box_padding=10.0)
+    config = BenchmarkConfig(data_dir=tmp_path / "data", out_dir=tmp_path / "out", samples=2, steps=2)
+    monkeypatch.setattr(Chem, "SDWriter", None)  # no file round trip
+    output = DiscoDockMethod(config, MethodSpec("pocket", POCKET, ModelFile.read(model_files[POCKET])))(complex_)
+    model = DockingModel.load(model_files[POCKET])
+    pocket = Pocket.from_box(complex_.box.center, complex_.box.size, model.config.pocket.radius)
+    result = dock(complex_.protein, complex_.start, model, pocket, SamplingConfig(samples=2, steps=2))
+    np.testing.assert_array_equal(output.poses, result.positions)  # the start conformer is in the crystal's atom order
+    assert output.scores == result.confidences.tolist()
+
+
 @pytest.mark.skipif(importlib.util.find_spec("vina") is None, reason="the `vina` package is not installed (pip install -e '.[test]')")
 def test_vina_docks_a_real_complex(tmp_path):
-    from disco_dock.benchmark.inputs import load_complex
     from disco_dock.benchmark.vina import dock_with_vina
-    from disco_dock.docking.data.discover import discover_complexes
 
     (source,) = discover_complexes(make_complex(tmp_path, "1ia1", protein_path("1ia1"), ligand_path("1ia1")).parent)
     complex_ = load_complex(source, seed=0, box_padding=10.0)

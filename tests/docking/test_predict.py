@@ -1,5 +1,6 @@
-"""`disco-dock predict` and `sample_poses` with a tiny randomly initialised model: the written
-poses, determinism, pocket mode, SMILES and batch input, every bad-input case, model files."""
+"""`dock`, its writer, `disco-dock predict` and `sample_poses` with a tiny randomly initialised
+model: the poses in memory and written, determinism, the docking mode, pocket mode, SMILES, RDKit
+and batch input, every bad-input case, model files."""
 
 from __future__ import annotations
 
@@ -17,15 +18,18 @@ from typer.testing import CliRunner
 from disco_dock.cli import app
 from disco_dock.docking import bundle
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
+from disco_dock.docking.config import BLIND, POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.ligand import load_ligand
 from disco_dock.docking.data.protein import read_protein
+from disco_dock.docking.dock import complex_graph, dock
 from disco_dock.docking.model.config import ScoreModelConfig
-from disco_dock.docking.predict import complex_graph, reference_centre
+from disco_dock.docking.pocket import NO_POCKET, Pocket, docking_mode, read_box, reference_centre
+from disco_dock.docking.results import DockingResult
 from disco_dock.docking.sampling import sample_poses
+from disco_dock.docking.writer import write_result
 from tests.docking.conftest import ligand_path, protein_path
 
 TINY = ScoreModelConfig(ns=8, nv=2, num_layers=2, encoder_layers=1)
@@ -49,7 +53,7 @@ def run(*args: object):
     return CliRunner().invoke(app, ["predict", *map(str, args)])
 
 
-def dock(out: Path, checkpoint: Path, *args: object, ligand: object = ligand_path(NAME)):
+def dock_cli(out: Path, checkpoint: Path, *args: object, ligand: object = ligand_path(NAME)):
     """Dock the test complex's ligand into its protein, 2 samples of 3 steps; the run must succeed."""
     result = run("--protein", protein_path(NAME), "--ligand", ligand, "--out", out, "--checkpoint", checkpoint, *FAST, *args)
     assert result.exit_code == 0, result.output
@@ -72,7 +76,7 @@ def bond_lengths(mol: Chem.Mol, pos: np.ndarray) -> np.ndarray:
 
 
 def test_predict_writes_ranked_poses_of_the_same_molecule(tmp_path, model_files):
-    dock(tmp_path, model_files["blind"])
+    dock_cli(tmp_path, model_files["blind"])
     ligand = load_ligand(ligand_path(NAME)).mol
     conformer = generate_conformers(ligand, 1, seed=SamplingConfig.seed).pos[0]
     written = poses(tmp_path)
@@ -89,10 +93,76 @@ def test_predict_writes_ranked_poses_of_the_same_molecule(tmp_path, model_files)
     assert [float(row["confidence"]) for row in rows] == sorted((float(row["confidence"]) for row in rows), reverse=True)
 
 
+def assert_written(result: DockingResult, out: Path) -> None:
+    """`out` holds `result` as written by `write_result`: a pose file per pose, best first, with its
+    conformer (to the SDF's 4 decimals), rank, confidence, mode and name, and results.csv."""
+    written = poses(out)
+    assert len(written) == len(result.poses)
+    for pose, mol in zip(result.poses, written):
+        np.testing.assert_allclose(mol.GetConformer().GetPositions(), pose.positions, atol=6e-5)
+        assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(pose.mol)
+        assert (mol.GetProp("rank"), mol.GetProp("mode"), mol.GetProp("_Name")) == (str(pose.rank), result.mode, result.name)
+        assert mol.GetProp("confidence") == f"{pose.confidence:.4f}"
+    rows = [(row["rank"], row["confidence"], row["file"], row["name"]) for row in results(out / "results.csv")]
+    assert rows == [(str(p.rank), f"{p.confidence:.4f}", f"rank{p.rank}.sdf", result.name) for p in result.poses]
+
+
+def test_dock_returns_ranked_poses_in_memory_that_the_writer_writes(tmp_path, model_files):
+    model = DockingModel.load(model_files[POCKET])
+    pocket = Pocket(reference_centre(ligand_path(NAME)), 15.0)
+    result = dock(protein_path(NAME), ligand_path(NAME), model, pocket, SamplingConfig(samples=3, steps=3))
+    ligand = load_ligand(ligand_path(NAME)).mol
+    assert (result.name, result.mode, [pose.rank for pose in result.poses]) == ("1ia1_ligand", POCKET, [1, 2, 3])
+    assert sorted(pose.sample for pose in result.poses) == [0, 1, 2]
+    assert result.positions.shape == (3, ligand.GetNumAtoms(), 3)
+    assert list(result.confidences) == sorted(result.confidences, reverse=True)
+    for pose in result.poses:
+        assert [atom.GetSymbol() for atom in pose.mol.GetAtoms()] == [atom.GetSymbol() for atom in ligand.GetAtoms()]
+        assert pose.mol.GetNumConformers() == 1
+    files = write_result(result, tmp_path)
+    assert files == [tmp_path / f"rank{k}.sdf" for k in (1, 2, 3)]
+    assert_written(result, tmp_path)
+
+
+def test_cli_writes_what_dock_returns(tmp_path, model_files):
+    dock_cli(tmp_path, model_files["blind"], "--seed", 2)
+    model = DockingModel.load(model_files["blind"])
+    assert_written(dock(protein_path(NAME), ligand_path(NAME), model, sampling=SamplingConfig(samples=2, steps=3, seed=2)), tmp_path)
+
+
+def test_rdkit_molecule_with_hydrogens_docks_as_its_file(model_files):
+    model = DockingModel.load(model_files["blind"])
+    with_hydrogens = Chem.AddHs(load_ligand(ligand_path(NAME)).mol, addCoords=True)
+    receptor = read_protein(protein_path(NAME))
+    from_memory = dock(receptor, with_hydrogens, model, sampling=SamplingConfig(samples=2, steps=2), name="x")
+    from_file = dock(protein_path(NAME), ligand_path(NAME), model, sampling=SamplingConfig(samples=2, steps=2))
+    np.testing.assert_array_equal(from_memory.positions, from_file.positions)
+    assert from_memory.name == "x" and from_memory.poses[0].mol.GetNumAtoms() == with_hydrogens.GetNumHeavyAtoms()
+
+
+def test_docking_mode_is_one_rule(model_files):
+    assert (docking_mode(False), docking_mode(True)) == (BLIND, POCKET)  # the command line's default model
+    assert docking_mode(False, BLIND) == BLIND and docking_mode(True, POCKET) == POCKET
+    with pytest.raises(ValueError, match=NO_POCKET):
+        docking_mode(False, POCKET)
+    with pytest.warns(UserWarning, match="trained for blind docking"):
+        assert docking_mode(True, BLIND) == POCKET
+    with pytest.raises(ValueError, match=NO_POCKET):
+        dock(protein_path(NAME), ligand_path(NAME), DockingModel.load(model_files[POCKET]))
+
+
+def test_a_box_pocket_has_half_the_diagonal_as_radius_but_at_least_the_models(tmp_path):
+    assert Pocket.from_box((1, 2, 3), (6, 8, 0), min_radius=4.0) == Pocket((1.0, 2.0, 3.0), 5.0)
+    assert Pocket.from_box((1, 2, 3), (6, 8, 0), min_radius=20.0).radius == 20.0
+    path = tmp_path / "box.json"
+    path.write_text(json.dumps({"center_x": 1, "center_y": 2, "center_z": 3, "size_x": 6, "size_y": 8, "size_z": 0}))
+    assert read_box(path, min_radius=4.0) == Pocket.from_box((1, 2, 3), (6, 8, 0), 4.0)
+
+
 def test_same_seed_same_poses(tmp_path, model_files):
     coordinates = {}
     for run_name, seed in (("first", 3), ("again", 3), ("other", 4)):
-        dock(tmp_path / run_name, model_files["blind"], "--seed", seed)
+        dock_cli(tmp_path / run_name, model_files["blind"], "--seed", seed)
         coordinates[run_name] = np.stack([mol.GetConformer().GetPositions() for mol in poses(tmp_path / run_name)])
     np.testing.assert_array_equal(coordinates["first"], coordinates["again"])
     assert not np.allclose(coordinates["first"], coordinates["other"])
@@ -114,24 +184,24 @@ POCKETS = {
 
 @pytest.mark.parametrize("how", POCKETS)
 def test_pocket_mode(tmp_path, model_files, how):
-    dock(tmp_path / "out", model_files[POCKET], *POCKETS[how](tmp_path))
+    dock_cli(tmp_path / "out", model_files[POCKET], *POCKETS[how](tmp_path))
     assert [mol.GetProp("mode") for mol in poses(tmp_path / "out")] == [POCKET, POCKET]
 
 
 def test_blind_model_docks_into_a_pocket_with_a_warning(tmp_path, model_files):
-    result = dock(tmp_path, model_files["blind"], "--reference-ligand", ligand_path(NAME))
+    result = dock_cli(tmp_path, model_files["blind"], "--reference-ligand", ligand_path(NAME))
     assert "warning: this model was trained for blind docking" in result.stderr
     assert poses(tmp_path)[0].GetProp("mode") == POCKET
 
 
 def test_smiles_ligand_with_guidance_and_ode(tmp_path, model_files):
-    dock(tmp_path, model_files["blind"], "--guidance", "1", "--ode", ligand="CC(=O)Nc1ccc(O)cc1")
+    dock_cli(tmp_path, model_files["blind"], "--guidance", "1", "--ode", ligand="CC(=O)Nc1ccc(O)cc1")
     assert [mol.GetNumAtoms() for mol in poses(tmp_path)] == [11, 11]
 
 
 def test_batch_csv_reads_each_protein_once_and_goes_on_after_failures(tmp_path, model_files, monkeypatch):
     reads = []
-    monkeypatch.setattr("disco_dock.docking.predict.read_protein", lambda path: reads.append(path) or read_protein(path))
+    monkeypatch.setattr("disco_dock.docking.batch.read_protein", lambda path: reads.append(path) or read_protein(path))
     table = tmp_path / "complexes.csv"
     with table.open("w", newline="") as handle:
         writer = csv.writer(handle)
