@@ -1,4 +1,5 @@
-"""Training utilities shared by every backend: seeding, devices, EMA, checkpoints, metrics log, the loop.
+"""Training utilities shared by every backend: seeding, devices, progress bars, EMA, checkpoints, metrics log
+(the loop itself is `core.fit`).
 
 Checkpoints hold the configuration, weights, EMA weights, optimizer state, step and every random
 number generator's state, so that a resumed run continues exactly as an uninterrupted one would.
@@ -14,11 +15,11 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 from tqdm.auto import tqdm
 
 
@@ -165,60 +166,3 @@ class MetricsLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-
-
-@dataclass(frozen=True)
-class LoopConfig:
-    """How long to train and how often to log and checkpoint."""
-
-    num_steps: int
-    log_every: int = 100
-    checkpoint_every: int = 1000
-    grad_clip: float = 0.0
-
-
-def train_loop(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[int], Tensor],
-    loop: LoopConfig,
-    checkpoint_path: Path | None = None,
-    ema: EMA | None = None,
-    metrics: MetricsLog | None = None,
-    config: Any = None,
-    desc: str = "train",
-) -> int:
-    """Minimise ``loss_fn(step)`` for ``loop.num_steps`` optimizer steps; returns the final step.
-
-    If ``checkpoint_path`` exists the run resumes from it exactly (weights, optimizer, EMA, RNG);
-    a checkpoint written with another ``config`` raises ValueError instead of being mixed in.
-    ``loss_fn`` draws its own batch; it should use the global torch generator so resumption replays it.
-    """
-    step = 0
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        step = load_checkpoint(checkpoint_path, model, optimizer, ema, expected_config=config).step
-    model.train()
-    bar = progress(total=loop.num_steps, initial=step, desc=desc)
-    running, window = 0.0, 0
-    while step < loop.num_steps:
-        loss = loss_fn(step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if loop.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), loop.grad_clip)
-        optimizer.step()
-        if ema is not None:
-            ema.update(model)
-        step += 1
-        running += loss.item()
-        window += 1
-        bar.update(1)
-        if step % loop.log_every == 0 or step == loop.num_steps:
-            bar.set_postfix(loss=f"{running / window:.4f}")
-            if metrics is not None:
-                metrics.log(step, loss=running / window)
-            running, window = 0.0, 0
-        if checkpoint_path is not None and (step % loop.checkpoint_every == 0 or step == loop.num_steps):
-            save_checkpoint(checkpoint_path, model, optimizer, step, config, ema)
-    bar.close()
-    return step

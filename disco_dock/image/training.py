@@ -8,6 +8,7 @@ a stage whose checkpoint has reached its step count is loaded instead of trained
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -15,8 +16,9 @@ from torch import Tensor, nn
 
 from disco_dock.core.disco import DisCoConfig, DisCoDiff
 from disco_dock.core.edm import edm_loss
+from disco_dock.core.fit import FitSettings, StepIndices, Task, fit
 from disco_dock.core.prior import AutoregressivePrior, PriorConfig
-from disco_dock.core.training import EMA, LoopConfig, MetricsLog, seed_everything, train_loop
+from disco_dock.core.training import seed_everything
 from disco_dock.image.config import ImageConfig
 from disco_dock.image.data import ImageDataset
 from disco_dock.image.networks import build_denoiser, build_encoder
@@ -53,22 +55,26 @@ def random_batch(dataset: ImageDataset, batch_size: int) -> tuple[Tensor, Tensor
     return index, dataset.images[index], labels
 
 
+def _fit(name: str, model: nn.Module, loss: Callable[[int], Tensor], steps: int, lr: float, config: ImageConfig, run_dir: Path, **settings) -> nn.Module:
+    """`steps` Adam steps on `loss` (which draws its own batch), logged and checkpointed into
+    `run_dir` (`<name>.pt`, `<name>_metrics.jsonl`) as `config.training` says; `settings`: more `FitSettings`."""
+    training = config.training
+    settings = FitSettings(lr, log_every=training.log_every, checkpoint_every=training.checkpoint_every, **settings)
+    checkpoint, metrics = run_dir / f"{name}.pt", run_dir / f"{name}_metrics.jsonl"
+    return fit(Task(name, model, StepIndices(steps), checkpoint, settings, loss, config=config.training_identity(), metrics=metrics))
+
+
 def train_stage1(name: str, config: ImageConfig, train: ImageDataset, run_dir: Path) -> nn.Module:
     """Train the plain (m = 0) or DisCo-Diff model for `config.training.steps`; returns its EMA copy, in eval mode."""
     seed_everything(config.seed)
     model = build_model(config, train.channels, train.num_classes)
-    ema = EMA(model, config.training.ema_decay)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.training.lr)
     training = config.training
 
-    def loss_fn(step: int) -> Tensor:
+    def loss(step: int) -> Tensor:
         _, images, labels = random_batch(train, training.batch_size)
         return stage1_loss(model, config, images, labels)
 
-    loop = LoopConfig(training.steps, training.log_every, training.checkpoint_every, training.grad_clip)
-    metrics = MetricsLog(run_dir / f"{name}_metrics.jsonl")
-    train_loop(model, optimizer, loss_fn, loop, run_dir / f"{name}.pt", ema, metrics, config.training_identity(), name)
-    return ema.model.eval()
+    return _fit(name, model, loss, training.steps, training.lr, config, run_dir, grad_clip=training.grad_clip, ema_decay=training.ema_decay)
 
 
 def prior_for(config: ImageConfig, num_classes: int) -> AutoregressivePrior:
@@ -91,14 +97,10 @@ def train_prior(config: ImageConfig, model: DisCoDiff, train: ImageDataset, run_
     seed_everything(config.seed + 1)
     codes = label_dataset(model, train)
     prior = prior_for(config, train.num_classes)
-    optimizer = torch.optim.Adam(prior.parameters(), lr=config.training.prior_lr)
+    training = config.training
 
-    def loss_fn(step: int) -> Tensor:
-        index, _, labels = random_batch(train, config.training.batch_size)
+    def loss(step: int) -> Tensor:
+        index, _, labels = random_batch(train, training.batch_size)
         return prior.loss(codes[index], labels)
 
-    training = config.training
-    loop = LoopConfig(training.prior_steps, training.log_every, training.checkpoint_every)
-    metrics = MetricsLog(run_dir / "prior_metrics.jsonl")
-    train_loop(prior, optimizer, loss_fn, loop, run_dir / "prior.pt", metrics=metrics, config=config.training_identity(), desc="prior")
-    return prior.eval()
+    return _fit("prior", prior, loss, training.prior_steps, training.prior_lr, config, run_dir).eval()

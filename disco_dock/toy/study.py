@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from torch import Tensor, nn
 
 from disco_dock.core.disco import DisCoConfig, DisCoDiff
 from disco_dock.core.edm import EDMConfig, SamplerConfig, edm_loss, sample, sigma_schedule
+from disco_dock.core.fit import FitSettings, StepIndices, Task, fit
 from disco_dock.core.guidance import guided_denoiser
 from disco_dock.core.metrics import jacobian_frobenius_sq, ode_curvature, wasserstein2
 from disco_dock.core.prior import AutoregressivePrior, PriorConfig
-from disco_dock.core.training import EMA, LoopConfig, MetricsLog, seed_everything, train_loop
+from disco_dock.core.training import seed_everything
 from disco_dock.toy.data import NUM_MODES, nearest_mode, sample_mixture
 from disco_dock.toy.models import ToyDenoiser, ToyEncoder, ToyNetwork
 
@@ -98,23 +100,22 @@ def _batch(data: Tensor, batch_size: int) -> Tensor:
     return data[torch.randint(len(data), (batch_size,))]
 
 
-def train_plain(config: ToyConfig, data: Tensor, edm: EDMConfig, out: Path) -> EMA:
-    """Stage 1 of the baseline: the plain EDM denoiser; returns its EMA."""
+def stage1_task(name: str, model: nn.Module, loss: Callable[[int], Tensor], config: ToyConfig, out: Path) -> Task:
+    """Training of a stage-1 model (with an EMA) for `train_steps` steps into `out`/<name>.pt."""
+    settings = FitSettings(lr=config.lr, ema_decay=config.ema_decay, log_every=500, checkpoint_every=2000)
+    return Task(name, model, StepIndices(config.train_steps), out / f"{name}.pt", settings, loss, config=config, metrics=out / f"{name}_metrics.jsonl")
+
+
+def train_plain(config: ToyConfig, data: Tensor, edm: EDMConfig, out: Path) -> nn.Module:
+    """Stage 1 of the baseline: the plain EDM denoiser; returns its EMA copy."""
     seed_everything(config.seed)
     model = ToyDenoiser(ToyNetwork(config.hidden, config.layers), edm.sigma_data)
-    ema = EMA(model, config.ema_decay)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-
-    def loss_fn(step: int) -> Tensor:
-        return edm_loss(model, _batch(data, config.batch_size), edm).mean()
-
-    loop = LoopConfig(config.train_steps, log_every=500, checkpoint_every=2000)
-    train_loop(model, optimizer, loss_fn, loop, out / "plain.pt", ema, MetricsLog(out / "plain_metrics.jsonl"), config, "plain")
-    return ema
+    return fit(stage1_task("plain", model, lambda step: edm_loss(model, _batch(data, config.batch_size), edm).mean(), config, out))
 
 
-def train_disco(config: ToyConfig, data: Tensor, edm: EDMConfig, out: Path) -> EMA:
-    """Stage 1 of DisCo-Diff: encoder and denoiser end-to-end through straight-through Gumbel-softmax."""
+def train_disco(config: ToyConfig, data: Tensor, edm: EDMConfig, out: Path) -> DisCoDiff:
+    """Stage 1 of DisCo-Diff: encoder and denoiser end-to-end through straight-through Gumbel-softmax;
+    returns its EMA copy."""
     seed_everything(config.seed)
     network = ToyNetwork(config.hidden, config.layers, config.codebook_size)
     model = DisCoDiff(
@@ -122,15 +123,7 @@ def train_disco(config: ToyConfig, data: Tensor, edm: EDMConfig, out: Path) -> E
         ToyDenoiser(network, edm.sigma_data, mode_shift=config.mode_shift),
         DisCoConfig(config.train_tau, config.label_tau, config.latent_dropout),
     )
-    ema = EMA(model, config.ema_decay)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-
-    def loss_fn(step: int) -> Tensor:
-        return model.loss(_batch(data, config.batch_size), edm).mean()
-
-    loop = LoopConfig(config.train_steps, log_every=500, checkpoint_every=2000)
-    train_loop(model, optimizer, loss_fn, loop, out / "disco.pt", ema, MetricsLog(out / "disco_metrics.jsonl"), config, "disco")
-    return ema
+    return fit(stage1_task("disco", model, lambda step: model.loss(_batch(data, config.batch_size), edm).mean(), config, out))
 
 
 def train_prior(config: ToyConfig, model: DisCoDiff, data: Tensor, out: Path) -> AutoregressivePrior:
@@ -138,13 +131,12 @@ def train_prior(config: ToyConfig, model: DisCoDiff, data: Tensor, out: Path) ->
     seed_everything(config.seed + 1)
     labels = model.label(data)
     prior = AutoregressivePrior(PriorConfig(num_latents=1, codebook_size=config.codebook_size, dim=32, layers=1))
-    optimizer = torch.optim.Adam(prior.parameters(), lr=config.lr)
 
-    def loss_fn(step: int) -> Tensor:
+    def loss(step: int) -> Tensor:
         return prior.loss(_batch(labels, config.batch_size))
 
-    loop = LoopConfig(config.prior_steps, log_every=200, checkpoint_every=config.prior_steps)
-    train_loop(prior, optimizer, loss_fn, loop, out / "prior.pt", metrics=MetricsLog(out / "prior_metrics.jsonl"), config=config, desc="prior")
+    settings = FitSettings(lr=config.lr, log_every=200)
+    fit(Task("prior", prior, StepIndices(config.prior_steps), out / "prior.pt", settings, loss, config=config, metrics=out / "prior_metrics.jsonl"))
     return prior.eval()
 
 
@@ -200,14 +192,14 @@ def run_study(config: ToyConfig, out: Path) -> ToyResults:
     trained_plain = time.time()
     disco = train_disco(config, data, edm, out)
     trained_disco = time.time()
-    prior = train_prior(config, disco.model, data, out)
+    prior = train_prior(config, disco, data, out)
     trained_prior = time.time()
 
     seed_everything(config.seed + 2)
     one_hot = lambda codes: nn.functional.one_hot(codes, config.codebook_size).float()  # noqa: E731
     prior_codes = prior.sample(config.eval_points, temperature=config.prior_temperature)
     plain_run = sample_model(plain, config, edm, config.eval_points, None)
-    disco_run = sample_model(disco.model.denoiser, config, edm, config.eval_points, one_hot(prior_codes))
+    disco_run = sample_model(disco.denoiser, config, edm, config.eval_points, one_hot(prior_codes))
     fresh, _ = sample_mixture(config.eval_points, generator)
     fresh_again, _ = sample_mixture(config.eval_points, generator)
     plain_samples, disco_samples = plain_run.states[-1], disco_run.states[-1]
@@ -224,7 +216,7 @@ def run_study(config: ToyConfig, out: Path) -> ToyResults:
     sampled = time.time()
 
     times, plain_curv, plain_jac = trajectory_metrics(plain, plain_run, config.metric_trajectories)
-    _, disco_curv, disco_jac = trajectory_metrics(disco.model.denoiser, disco_run, config.metric_trajectories)
+    _, disco_curv, disco_jac = trajectory_metrics(disco.denoiser, disco_run, config.metric_trajectories)
     curvature = {
         "t": times,
         "plain": plain_curv,

@@ -1,4 +1,5 @@
-"""Training utilities: exact resumption, EMA, atomic checkpoints, metrics log, seeding and devices."""
+"""The training loop (`core.fit`: exact resumption, clipping, EMA, records, hooks) and its utilities:
+EMA, atomic checkpoints, metrics log, seeding and devices."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import pytest
 import torch
 from torch import nn
 
+from disco_dock.core.distributed import Processes, ShardedBatches
+from disco_dock.core.fit import FitSettings, StepIndices, Task, fit
 from disco_dock.core.training import (
     EMA,
-    LoopConfig,
     MetricsLog,
     load_checkpoint,
     pick_device,
     save_checkpoint,
     seed_everything,
-    train_loop,
 )
 
 CUDA = torch.cuda.is_available()
@@ -31,11 +32,17 @@ def _make_run(seed: int, decay: float = 0.8) -> tuple[nn.Module, torch.optim.Opt
     return model, torch.optim.Adam(model.parameters(), lr=1e-2), EMA(model, decay)
 
 
-def _regression_loss(model: nn.Module, record: list[float] | None = None):
-    """loss_fn(step) drawing a fresh batch from the global torch RNG; optionally records every loss."""
+def _regression_loss(model: nn.Module, record: list[float] | None = None, stop_at: int = 0, error: type = KeyboardInterrupt):
+    """loss(step) drawing a fresh batch from the global torch RNG (or given a batch); optionally
+    records every loss, and raises `error` at call `stop_at`, after the draw (which a resumed run
+    must then replay)."""
+    calls = [0]
 
-    def loss_fn(step: int) -> torch.Tensor:
-        x = torch.randn(16, 4)
+    def loss_fn(step) -> torch.Tensor:
+        calls[0] += 1
+        x = torch.randn(16, 4) if isinstance(step, int) else step
+        if calls[0] == stop_at:
+            raise error
         loss = (model(x) - x.sum(dim=1, keepdim=True)).pow(2).mean()
         if record is not None:
             record.append(loss.item())
@@ -50,42 +57,119 @@ def _assert_state_dicts_equal(first: dict, second: dict) -> None:
         assert torch.equal(first[name], second[name]), name
 
 
-# ---------------------------------------------------------------- train_loop
+def _step_task(model: nn.Module, path, loss, steps: int = 10, **settings) -> Task:
+    return Task("run", model, StepIndices(steps), path, FitSettings(lr=1e-2, **settings), loss)
+
+
+def _interrupted(task: Task) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        fit(task)
+
+
+# ---------------------------------------------------------------- fit
 
 
 @pytest.mark.parametrize("grad_clip", [0.0, 0.5])
-def test_train_loop_resume_matches_uninterrupted_run(tmp_path, grad_clip):
-    """10 steps straight == 5 steps, then a fresh model/optimizer resumed from the checkpoint to 10."""
-    model, optimizer, ema = _make_run(seed=0)
-    loop = LoopConfig(num_steps=10, checkpoint_every=3, grad_clip=grad_clip)
-    assert train_loop(model, optimizer, _regression_loss(model), loop, tmp_path / "straight.pt", ema=ema) == 10
+def test_fit_resumes_an_interrupted_run_exactly(tmp_path, grad_clip):
+    """10 steps straight == interrupted during step 6, then a fresh model resumed to 10 (weights and EMA)."""
+    settings = {"grad_clip": grad_clip, "ema_decay": 0.8, "checkpoint_every": 3}
+    model, _, _ = _make_run(seed=0)
+    straight = fit(_step_task(model, tmp_path / "straight.pt", _regression_loss(model), **settings))
 
-    first, first_optimizer, first_ema = _make_run(seed=0)
-    half = dataclasses.replace(loop, num_steps=5)
-    train_loop(first, first_optimizer, _regression_loss(first), half, tmp_path / "resumed.pt", ema=first_ema)
-    resumed, resumed_optimizer, resumed_ema = _make_run(seed=123)
+    first, _, _ = _make_run(seed=0)
+    _interrupted(_step_task(first, tmp_path / "resumed.pt", _regression_loss(first, stop_at=6), **settings))
+    assert load_checkpoint(tmp_path / "resumed.pt", restore_rng=False).step == 5
+    resumed, _, _ = _make_run(seed=123)
     torch.randn(100)  # disturb the global RNG: resumption must restore it
-    step = train_loop(resumed, resumed_optimizer, _regression_loss(resumed), loop, tmp_path / "resumed.pt", ema=resumed_ema)
+    resumed_ema = fit(_step_task(resumed, tmp_path / "resumed.pt", _regression_loss(resumed), **settings))
 
-    assert step == 10
     _assert_state_dicts_equal(model.state_dict(), resumed.state_dict())
-    _assert_state_dicts_equal(ema.state_dict(), resumed_ema.state_dict())
+    _assert_state_dicts_equal(straight.state_dict(), resumed_ema.state_dict())
     assert load_checkpoint(tmp_path / "resumed.pt", restore_rng=False).step == 10
 
 
-def test_train_loop_logs_window_means_across_resume(tmp_path):
-    """Logged losses are the means of the per-step losses since the previous log, also after a resume."""
-    model, optimizer, _ = _make_run(seed=0)
+def test_fit_resumes_a_checkpoint_of_the_former_step_loop(tmp_path):
+    """A checkpoint without the loop's position (extra = {}, as the step-based loop wrote) resumes at its step."""
+    model, _, _ = _make_run(seed=0)
+    fit(_step_task(model, tmp_path / "straight.pt", _regression_loss(model), ema_decay=0.8))
+
+    first, _, _ = _make_run(seed=0)
+    with pytest.raises(RuntimeError):  # a crash: the checkpoint of step 5 stays
+        fit(_step_task(first, tmp_path / "old.pt", _regression_loss(first, stop_at=7, error=RuntimeError), ema_decay=0.8, checkpoint_every=5))
+    payload = torch.load(tmp_path / "old.pt", weights_only=False)
+    torch.save({**payload, "extra": {}}, tmp_path / "old.pt")
+    resumed, _, _ = _make_run(seed=1)
+    fit(_step_task(resumed, tmp_path / "old.pt", _regression_loss(resumed), ema_decay=0.8))
+    _assert_state_dicts_equal(model.state_dict(), resumed.state_dict())
+
+
+def test_fit_over_shuffled_epochs_resumes_mid_epoch_exactly(tmp_path):
+    """3 epochs of a dataset's shuffled batches, interrupted in the second: same weights and records."""
+    data = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
+    batches = ShardedBatches(data, batch_size=8, seed=3, procs=Processes())
+
+    def run(folder, stop_at: int = 0) -> nn.Module:
+        model, _, _ = _make_run(seed=0)
+        task = Task("epochs", model, batches, folder / "run.pt", FitSettings(lr=1e-2, epochs=3), _regression_loss(model, stop_at=stop_at), metrics=folder / "metrics.jsonl")
+        if stop_at:
+            _interrupted(task)
+            model, _, _ = _make_run(seed=5)
+            task = dataclasses.replace(task, model=model, loss=_regression_loss(model))
+        fit(task)
+        return model
+
+    straight, resumed = run(tmp_path / "straight"), run(tmp_path / "resumed", stop_at=8)
+    _assert_state_dicts_equal(straight.state_dict(), resumed.state_dict())
+    losses = [[(record["epoch"], record["loss"]) for record in MetricsLog(tmp_path / name / "metrics.jsonl").read()] for name in ("straight", "resumed")]
+    assert losses[0] == losses[1] and [epoch for epoch, _ in losses[0]] == [1, 2, 3]
+
+
+def test_fit_logs_window_means_across_resume(tmp_path):
+    """Records every `log_every` steps hold the means of the losses since the previous one, also across a resume."""
+    model, _, _ = _make_run(seed=0)
     losses: list[float] = []
-    metrics = MetricsLog(tmp_path / "metrics.jsonl")
-    checkpoint = tmp_path / "run.pt"
-    for num_steps in (5, 12):  # stop at a step that is not a multiple of log_every, then resume
-        train_loop(model, optimizer, _regression_loss(model, losses), LoopConfig(num_steps, log_every=4), checkpoint, metrics=metrics)
-    records = metrics.read()
-    assert [record["step"] for record in records] == [4, 5, 8, 12]
-    windows = [(0, 4), (4, 5), (5, 8), (8, 12)]
-    for record, (start, stop) in zip(records, windows):
+    task = _step_task(model, tmp_path / "run.pt", _regression_loss(model, losses, stop_at=7), steps=12, log_every=4)
+    task.metrics = tmp_path / "metrics.jsonl"
+    _interrupted(task)
+    fit(dataclasses.replace(task, loss=_regression_loss(model, losses)))
+    records = MetricsLog(task.metrics).read()
+    assert [record["step"] for record in records] == [4, 8, 12]
+    for record, (start, stop) in zip(records, [(0, 4), (4, 8), (8, 12)]):
         assert record["loss"] == pytest.approx(np.mean(losses[start:stop]), rel=1e-6)
+
+
+def test_fit_clips_the_gradient_norm(tmp_path):
+    """The gradients of the last step (left on the parameters) have at most the clipping norm."""
+    norms = {}
+    for clip in (0.0, 0.01):
+        model, _, _ = _make_run(seed=0)
+        fit(_step_task(model, tmp_path / f"{clip}.pt", _regression_loss(model), steps=1, grad_clip=clip))
+        norms[clip] = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])))
+    assert norms[0.0] > 0.1 and norms[0.01] == pytest.approx(0.01, rel=1e-4)
+
+
+def test_fit_validates_when_due_and_calls_the_epoch_hook(tmp_path):
+    """`before_epoch` sees every epoch; validation runs every `validate_every` epochs and at the last, on the EMA."""
+    model, _, _ = _make_run(seed=0)
+    epochs, validated = [], []
+
+    def validate(kept: nn.Module) -> dict[str, float]:
+        validated.append(kept)
+        return {"val_metric": 1.0}
+
+    settings = FitSettings(lr=1e-2, epochs=5, ema_decay=0.5, validate_every=2)
+    task = Task("hooks", model, StepIndices(2), tmp_path / "run.pt", settings, _regression_loss(model), validate=validate, before_epoch=epochs.append, metrics=tmp_path / "m.jsonl")
+    kept = fit(task)
+    assert epochs == [0, 1, 2, 3, 4] and len(validated) == 3 and all(module is kept for module in validated)
+    assert ["val_metric" in record for record in MetricsLog(tmp_path / "m.jsonl").read()] == [False, True, False, True, True]
+
+
+def test_fit_refuses_a_checkpoint_of_another_configuration(tmp_path):
+    model, _, _ = _make_run(seed=0)
+    task = _step_task(model, tmp_path / "run.pt", _regression_loss(model), steps=2)
+    fit(dataclasses.replace(task, config={"size": 1}))
+    with pytest.raises(ValueError, match="another configuration"):
+        fit(dataclasses.replace(task, config={"size": 2}))
 
 
 # ---------------------------------------------------------------- EMA
@@ -133,7 +217,7 @@ def trained_state(tmp_path):
     optimizer.step()
     ema.update(model)
     path = tmp_path / "nested" / "run.pt"
-    config = LoopConfig(num_steps=7, log_every=2)
+    config = FitSettings(lr=0.5, epochs=7)
     save_checkpoint(path, model, optimizer, step=1, config=config, ema=ema, extra={"best": 1.5})
     save_checkpoint(path, model, optimizer, step=3, config=config, ema=ema, extra={"best": 0.5})  # overwrite
     return path, model, optimizer, ema, config

@@ -18,13 +18,13 @@ from disco_dock.cli import app
 from disco_dock.core.training import seed_everything
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.data import ComplexDataset
-from disco_dock.docking import training
 from disco_dock.docking.training import (
     METRICS_FILE,
     MODEL_FILE,
     POSES_DIR,
     RunPaths,
     ScoreObjective,
+    objectives,
     read_config_file,
     train,
 )
@@ -83,12 +83,12 @@ def test_score_stage_exports_model_and_validates_with_oracle_and_null_latents(sc
 
 def fixed_noise(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make stage 1 noise each complex the same way every time (t = 0.5, a seed per ligand size)."""
-    noise_batch = training.noise_batch
+    noise_batch = objectives.noise_batch
 
     def fixed(batch, schedules):
         return noise_batch(batch, schedules, t=0.5, generator=torch.Generator().manual_seed(batch["ligand"].num_nodes))
 
-    monkeypatch.setattr(training, "noise_batch", fixed)
+    monkeypatch.setattr(objectives, "noise_batch", fixed)
 
 
 def mean_loss(objective: ScoreObjective, graphs: list) -> float:

@@ -1,0 +1,190 @@
+"""The three training stages (see the package's docstring) and `train`, which runs one of them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+from torch_geometric.data import Dataset
+from torch_geometric.loader import DataLoader
+from tqdm.auto import tqdm
+
+from disco_dock.core.distributed import Processes, ShardedBatches, processes
+from disco_dock.core.fit import FitSettings, Task, fit
+from disco_dock.core.training import seed_everything
+from disco_dock.docking.bundle import DockingModel, build_confidence, build_prior
+from disco_dock.docking.config import DockingConfig, TrainingConfig
+from disco_dock.docking.data.dataset import ComplexDataset
+from disco_dock.docking.data.preprocess import preprocess_dataset
+from disco_dock.docking.training.confidence_poses import DockedPoses, dock_for_confidence
+from disco_dock.docking.training.objectives import ConfidenceObjective, PriorObjective, ScoreObjective
+from disco_dock.docking.training.runs import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    POSES_DIR,
+    STAGES,
+    RunPaths,
+    TrainingError,
+    complexes,
+    require_same_networks,
+    resolve_config,
+)
+from disco_dock.docking.training.validation import validate_confidence, validate_docking, validate_prior
+from disco_dock.docking.training.views import TrainingViews
+
+
+def settings(training: TrainingConfig, epochs: int, **changes: Any) -> FitSettings:
+    """The settings every stage shares (Adam's, clipping, seed) for `epochs` epochs, with `changes`."""
+    return FitSettings(training.lr, epochs, training.weight_decay, training.grad_clip, seed=training.seed, **changes)
+
+
+def fit_stage(
+    name: str,
+    objective: nn.Module,
+    train_set: Dataset,
+    fit_settings: FitSettings,
+    validate: Callable[[nn.Module], dict[str, float]],
+    config: DockingConfig,
+    paths: RunPaths,
+    procs: Processes,
+    **task: Any,
+) -> nn.Module:
+    """Train a stage's `objective` on `train_set` with `core.fit`: the checkpoint `RUN_DIR/<name>.ckpt`
+    (refused when written for other networks), one record per epoch in metrics.jsonl and on the
+    terminal, `validate` unless `validation_complexes` is 0; `task`: more `Task` fields. Returns
+    the objective to keep (the EMA's if any)."""
+    training = config.training
+    batches = ShardedBatches(train_set, training.batch_size, training.seed, procs, loader=DataLoader)
+    stage = Task(
+        name,
+        objective.to(procs.device),
+        batches,
+        paths.run_dir / f"{name}.ckpt",
+        fit_settings,
+        config=config.to_dict(),
+        check_config=lambda saved, path: require_same_networks(DockingConfig.from_dict(saved), config, path),
+        validate=validate if training.validation_complexes > 0 else None,
+        metrics=paths.run_dir / METRICS_FILE,
+        report=tqdm.write,
+        **task,
+    )
+    return fit(stage, procs)
+
+
+def train_score(config: DockingConfig, paths: RunPaths, procs: Processes) -> None:
+    """Stage 1: train the score model and latent encoder; export the EMA weights to model.pt."""
+    bundle = DockingModel.build(config)
+    if paths.init_from is not None and not (paths.run_dir / "score.ckpt").exists():
+        start = DockingModel.load(paths.source_model)
+        require_same_networks(start.config, config, paths.source_model)
+        bundle.score.load_state_dict(start.score.state_dict())
+        if bundle.encoder is not None:
+            bundle.encoder.load_state_dict(start.encoder.state_dict())
+    objective = ScoreObjective(bundle.score, bundle.encoder, config)
+    val_set = complexes(paths.cache, paths.val_split)
+    training = config.training
+    trained = fit_stage(
+        "score",
+        objective,
+        ComplexDataset(paths.cache, paths.train_split, transform=TrainingViews(config)),
+        settings(training, training.epochs, ema_decay=training.ema_decay or None, validate_every=training.validate_every),
+        lambda trained: validate_docking(trained, val_set, config, procs.device),
+        config,
+        paths,
+        procs,
+    )
+    if procs.is_main:
+        DockingModel(config, trained.score, trained.encoder).cpu().save(paths.model_file)
+
+
+def train_prior(config: DockingConfig, paths: RunPaths, procs: Processes) -> None:
+    """Stage 2: train the pointer prior on the encoder's latents; add it to model.pt."""
+    model = DockingModel.load(paths.source_model)
+    if model.encoder is None:
+        raise TrainingError(f"{paths.source_model} has no latents (num_latents=0): there is no prior to train")
+    prior = build_prior(config)
+    prior.load_trunk_from(model.score)
+    val_set = complexes(paths.cache, paths.val_split)
+    training = config.training
+    trained = fit_stage(
+        "prior",
+        PriorObjective(prior, model.encoder),
+        ComplexDataset(paths.cache, paths.train_split, transform=TrainingViews(config)),
+        settings(training, training.prior_epochs),
+        lambda trained: validate_prior(trained, val_set, config, procs.device),
+        config,
+        paths,
+        procs,
+        parameters=list(prior.parameters()),
+        before_epoch=lambda epoch: prior.freeze_trunk(epoch < training.prior_frozen_epochs),
+    )
+    if procs.is_main:
+        model.prior = trained.prior
+        model.cpu().save(paths.model_file)
+
+
+def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -> None:
+    """Stage 3: dock training and validation complexes, train the confidence model on the
+    poses' success labels; add it to model.pt."""
+    model = DockingModel.load(paths.source_model, procs.device)
+    train_set, val_set = complexes(paths.cache, paths.train_split), complexes(paths.cache, paths.val_split)
+    training = config.training
+    val_count = min(training.validation_complexes, len(val_set))
+    train_count = min(training.confidence_complexes or len(train_set), len(train_set))
+    dock_for_confidence(model, train_set, train_count, paths.run_dir / POSES_DIR / "train", procs)
+    dock_for_confidence(model, val_set, val_count, paths.run_dir / POSES_DIR / "val", procs)
+    val_poses = DockedPoses(val_set, val_count, paths.run_dir / POSES_DIR / "val", config)
+    trained = fit_stage(
+        "confidence",
+        ConfidenceObjective(build_confidence(config)),
+        DockedPoses(train_set, train_count, paths.run_dir / POSES_DIR / "train", config),
+        settings(training, training.confidence_epochs),
+        lambda trained: validate_confidence(trained, val_poses, training.batch_size, procs.device),
+        config,
+        paths,
+        procs,
+    )
+    if procs.is_main:
+        model.confidence = trained.confidence
+        model.cpu().save(paths.model_file)
+
+
+STAGE_RUNNERS = {"score": train_score, "prior": train_prior, "confidence": train_confidence}
+
+
+def train(
+    stage: str,
+    paths: RunPaths,
+    config_file: Path | None = None,
+    mode: str | None = None,
+    epochs: int | None = None,
+    device: str = "auto",
+    data_dir: Path | None = None,
+) -> DockingConfig:
+    """Run one training stage (see the package's docstring); returns the settings it ran with.
+
+    With `data_dir`, complexes of the splits missing from the cache are preprocessed first.
+    TrainingError / DataError on bad input.
+    """
+    if stage not in STAGE_RUNNERS:
+        raise TrainingError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}")
+    if paths.init_from is not None and not (paths.init_from / MODEL_FILE).is_file():
+        raise TrainingError(f"{paths.init_from}: no {MODEL_FILE} to start from")
+    with processes(device) as procs:
+        if data_dir is not None and procs.is_main:
+            for split in (paths.train_split, paths.val_split):
+                preprocess_dataset(data_dir, paths.cache, ids=split, progress=True)
+        procs.barrier()
+        config = resolve_config(stage, paths, config_file, mode, epochs)
+        for split in (paths.train_split, paths.val_split):
+            complexes(paths.cache, split)
+        seed_everything(config.training.seed + procs.rank)
+        if procs.is_main:
+            paths.run_dir.mkdir(parents=True, exist_ok=True)
+            (paths.run_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        STAGE_RUNNERS[stage](config, paths, procs)
+    return config
