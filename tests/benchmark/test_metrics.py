@@ -21,7 +21,7 @@ from disco_dock.docking.config import POCKET, SamplingConfig
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import Pocket
-from tests.docking.conftest import ligand_path, make_complex, protein_path
+from tests.support.complexes import ligand_path, make_complex, protein_path
 
 
 def _embedded(smiles: str) -> Chem.Mol:

@@ -14,7 +14,7 @@ from disco_dock.benchmark.cli import main, parse_config
 from disco_dock.benchmark.config import BenchmarkConfig, Variant
 from disco_dock.benchmark.harness import read_records, run_benchmark
 from disco_dock.docking.data.errors import DataError
-from tests.docking.conftest import ligand_path, make_complex, protein_path
+from tests.support.complexes import ligand_path, make_complex, protein_path
 
 
 @pytest.fixture

@@ -1,18 +1,11 @@
-"""Shared fixtures for the core tests: the exact denoiser of Gaussian data."""
+"""Fixtures of the core tests: the exact denoiser of Gaussian data and a seeded generator."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch import Tensor
 
-SIGMA_DATA = 0.5
-
-
-def exact_gaussian_denoise(x: Tensor, sigma: Tensor, sigma_data: float = SIGMA_DATA) -> Tensor:
-    """The optimal denoiser E[y | x] for data y ~ N(0, sigma_data^2 I): x sigma_data^2 / (sigma^2 + sigma_data^2)."""
-    sigma = sigma.to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
-    return x * sigma_data**2 / (sigma**2 + sigma_data**2)
+from tests.support.denoisers import exact_gaussian_denoise
 
 
 @pytest.fixture

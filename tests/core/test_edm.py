@@ -19,7 +19,7 @@ from disco_dock.core.edm import (
     sigma_schedule,
     training_sigma,
 )
-from tests.core.conftest import SIGMA_DATA
+from tests.support.denoisers import SIGMA_DATA
 
 CONFIG = EDMConfig(sigma_data=SIGMA_DATA)
 SIGMAS = torch.tensor([0.002, 0.05, 0.5, 1.0, 7.0, 80.0], dtype=torch.float64)

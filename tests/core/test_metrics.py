@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from disco_dock.core.metrics import jacobian_frobenius_sq, ode_curvature, wasserstein2
-from tests.core.conftest import SIGMA_DATA
+from tests.support.denoisers import SIGMA_DATA
 
 # ---------------------------------------------------------------- Wasserstein-2
 

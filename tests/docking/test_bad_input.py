@@ -17,7 +17,7 @@ from disco_dock.cli import app
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.preprocess import FAILURES_FILE, process_complex
-from tests.docking.conftest import ligand_path, make_complex, protein_path
+from tests.support.complexes import ligand_path, make_complex, protein_path
 
 GOOD = "1uou"
 BAD = "zbad"

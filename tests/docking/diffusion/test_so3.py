@@ -1,6 +1,5 @@
 """IGSO3: closed form against the series, normalisation, scores against finite differences,
-sampling against the density, expected score norms against Monte Carlo, the table cache, and
-rotation-vector / matrix conversions."""
+sampling against the density, expected score norms against Monte Carlo, and the table cache."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
-from scipy.spatial.transform import Rotation
 
 from disco_dock.docking.diffusion import so3
 from disco_dock.docking.diffusion.so3 import (
@@ -28,7 +26,6 @@ from disco_dock.docking.diffusion.so3 import (
     load_igso3_tables,
     sample_igso3,
 )
-from disco_dock.docking.geometry import matrix_to_rotvec, rotvec_to_matrix
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +64,7 @@ def test_angle_density_is_normalised(eps: float) -> None:
 def test_scores_match_finite_differences(eps: float) -> None:
     omega = torch.linspace(0.05, 3.0, 30, dtype=torch.float64)
     omega = omega[igso3_angle_log_density(omega, eps) > -30]  # away from the underflowing tail
-    log_f, slope = igso3_log_expansion(omega, eps)
+    _, slope = igso3_log_expansion(omega, eps)
     h = 1e-6
     numeric = (igso3_log_expansion(omega + h, eps)[0] - igso3_log_expansion(omega - h, eps)[0]) / (2 * h)
     torch.testing.assert_close(slope, numeric, rtol=1e-5, atol=1e-5 * slope.abs().max().item())
@@ -173,20 +170,3 @@ def test_default_tables_via_environment(tmp_path: Path, monkeypatch: pytest.Monk
         assert norms.shape == (2,) and list(tmp_path.glob("igso3_*.npz"))
     finally:
         so3.igso3_tables.cache_clear()
-
-
-def test_rotvec_matrix_round_trip() -> None:
-    generator = torch.Generator().manual_seed(4)
-    axes = torch.nn.functional.normalize(torch.randn(200, 3, dtype=torch.float64, generator=generator), dim=-1)
-    special = torch.tensor([0.0, 1e-9, 1e-4, math.pi / 2, math.pi - 1e-9, math.pi - 1e-6, 3.0, 3.14, 0.5, 1.0], dtype=torch.float64)
-    angles = torch.cat([torch.rand(190, dtype=torch.float64, generator=generator) * math.pi, special])
-    rotvec = axes * angles[:, None]
-    matrix = rotvec_to_matrix(rotvec)
-    torch.testing.assert_close(matrix, torch.from_numpy(Rotation.from_rotvec(rotvec.numpy()).as_matrix()))
-    torch.testing.assert_close(matrix @ matrix.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(200, 3, 3))
-    back = matrix_to_rotvec(matrix)
-    near_pi = angles > math.pi - 1e-5  # the axis sign is ambiguous at pi
-    torch.testing.assert_close(back[~near_pi], rotvec[~near_pi], rtol=0, atol=1e-9)
-    torch.testing.assert_close(rotvec_to_matrix(back), matrix, rtol=0, atol=1e-9)
-    batched = rotvec_to_matrix(rotvec.reshape(10, 20, 3).float())
-    assert batched.shape == (10, 20, 3, 3) and batched.dtype == torch.float32

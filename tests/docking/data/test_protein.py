@@ -11,7 +11,7 @@ import pytest
 
 from disco_dock.docking.data.errors import DataWarning
 from disco_dock.docking.data.protein import OTHER_RESIDUE, RESIDUE_TYPES, read_protein
-from tests.docking.conftest import COMPLEXES, protein_path
+from tests.support.complexes import COMPLEXES, protein_path
 
 
 def atom_line(

@@ -17,7 +17,7 @@ from disco_dock.docking.data.ligand import (
     load_ligand,
     read_ligand,
 )
-from tests.docking.conftest import COMPLEXES, ligand_path
+from tests.support.complexes import COMPLEXES, ligand_path
 
 COLUMN = {name: i for i, (name, _) in enumerate(ATOM_FEATURES)}
 

@@ -1,4 +1,4 @@
-"""Conformers, rotatable bonds, torsion changes (against RDKit's dihedrals) and conformer matching."""
+"""Conformers, rotatable bonds and conformer matching."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ import numpy as np
 import pytest
 import torch
 from rdkit import Chem
-from rdkit.Chem import rdMolTransforms
 
-from disco_dock.docking.data.conformers import generate_conformers, match_conformer, rotatable_bonds, torsion_quadruples
-from disco_dock.docking.geometry import apply_torsion_changes, kabsch_align, rmsd
+from disco_dock.docking.data.conformers import generate_conformers, match_conformer, rotatable_bonds
 from disco_dock.docking.data.ligand import ligand_from_smiles, read_ligand
-from tests.docking.conftest import COMPLEXES, ligand_path
-
-
-def wrap(angle: np.ndarray) -> np.ndarray:
-    return (angle + np.pi) % (2 * np.pi) - np.pi
+from disco_dock.docking.geometry import apply_torsion_changes, kabsch_align, rmsd
+from tests.support.complexes import COMPLEXES, ligand_path
 
 
 @pytest.mark.parametrize(
@@ -38,42 +33,6 @@ def test_rotatable_bonds(smiles: str, expected: list[tuple[int, int, int]]) -> N
     for (u, v), mask in zip(bonds.tolist(), moving):
         assert mask[v] and not mask[u]
         assert mask.sum() <= mol.GetNumAtoms() - mask.sum()  # the smaller side moves
-
-
-@pytest.mark.parametrize("name", COMPLEXES)
-def test_torsion_changes_match_rdkit_dihedrals(name: str) -> None:
-    ligand = read_ligand(ligand_path(name))
-    mol = ligand.mol
-    bonds, moving = rotatable_bonds(mol)
-    assert len(bonds) > 0
-    delta = np.random.default_rng(0).uniform(-np.pi, np.pi, len(bonds))
-    pos = torch.as_tensor(ligand.positions)
-    new = apply_torsion_changes(pos, torch.as_tensor(bonds), torch.as_tensor(moving), torch.as_tensor(delta)).numpy()
-
-    changed = Chem.Mol(mol)
-    conformer = changed.GetConformer()
-    for i, xyz in enumerate(new):
-        conformer.SetAtomPosition(i, xyz.tolist())
-    before = [rdMolTransforms.GetDihedralRad(mol.GetConformer(), *quad) for quad in torsion_quadruples(mol, bonds).tolist()]
-    after = [rdMolTransforms.GetDihedralRad(conformer, *quad) for quad in torsion_quadruples(mol, bonds).tolist()]
-    np.testing.assert_allclose(wrap(np.array(after) - np.array(before) - delta), 0.0, atol=1e-6)
-    # bond lengths do not change
-    for bond in mol.GetBonds():
-        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
-        assert np.linalg.norm(new[i] - new[j]) == pytest.approx(np.linalg.norm(ligand.positions[i] - ligand.positions[j]), abs=1e-6)
-
-
-def test_torsion_changes_are_batched_and_differentiable() -> None:
-    ligand = read_ligand(ligand_path("1s3v"))
-    bonds, moving = (torch.as_tensor(a) for a in rotatable_bonds(ligand.mol))
-    pos = torch.as_tensor(ligand.positions)
-    delta = torch.randn(5, len(bonds), dtype=torch.float64, requires_grad=True)
-    batched = apply_torsion_changes(pos.expand(5, -1, -1), bonds, moving, delta)
-    for i in range(5):
-        torch.testing.assert_close(batched[i], apply_torsion_changes(pos, bonds, moving, delta[i]))
-    batched.sum().backward()
-    assert delta.grad is not None and torch.isfinite(delta.grad).all()
-    torch.testing.assert_close(apply_torsion_changes(pos, bonds, moving, torch.zeros(len(bonds), dtype=torch.float64)), pos)
 
 
 def test_generate_conformers_is_seeded() -> None:

@@ -1,26 +1,18 @@
-"""The latents' autoregressive prior and the pose confidence model."""
+"""The latents' autoregressive prior: one-hot samples, normalised probabilities, causal teacher
+forcing, greedy decoding, learning, invariance, and the trunk it shares with the score model."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import torch
 from torch_geometric.data import Batch, HeteroData
 from torch_geometric.utils import scatter
 
-from disco_dock.docking.data import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
-from disco_dock.docking.model import ConfidenceModel, PointerPrior, ScoreModel, count_graphs, latent_segment
-from tests.docking.equivariance import moved_complex, random_rotation
-from tests.docking.test_score_model import TINY, as_double, batched_latents, pocket_residues, pointer_latents
-
-
-@pytest.fixture(scope="module")
-def complexes(posebusters_cache: Path) -> dict[str, HeteroData]:
-    """Two posebusters complexes in float64: 1ia1 (19 atoms) and 1s3v (27 atoms)."""
-    return {graph.name: as_double(graph) for graph in ComplexDataset(posebusters_cache, names=["1ia1", "1s3v"])}
+from disco_dock.docking.model import PointerPrior, ScoreModel, count_graphs, latent_segment
+from tests.support.equivariance import assert_equivariant
+from tests.support.models import TINY, batched_latents, pocket_residues, pointer_latents
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +24,7 @@ def small_complex(complexes: dict[str, HeteroData]) -> HeteroData:
 
 
 def make_prior(seed: int) -> PointerPrior:
+    """A float64 prior of `TINY` networks, initialised from `seed`."""
     torch.manual_seed(seed)
     return PointerPrior(TINY).double()
 
@@ -128,32 +121,9 @@ def test_prior_accepts_soft_targets(small_complex: HeteroData) -> None:
 
 def test_logits_are_invariant_to_rigid_motions(complexes: dict[str, HeteroData]) -> None:
     graph = complexes["1s3v"]
-    moved = moved_complex(graph, random_rotation(4), torch.tensor([3.0, -8.0, 2.0], dtype=torch.float64))
     latents = pointer_latents(graph, [2, pocket_residues(graph, 1)[0]])
     prior = make_prior(6)
-    torch.testing.assert_close(prior.logits(moved, latents), prior.logits(graph, latents), atol=1e-9, rtol=0)
-    torch.manual_seed(7)
-    confidence = ConfidenceModel(TINY).double()
-    torch.testing.assert_close(confidence(moved), confidence(graph), atol=1e-9, rtol=0)
-
-
-def test_confidence_fits_labels(complexes: dict[str, HeteroData]) -> None:
-    batch = Batch.from_data_list([complexes["1ia1"], complexes["1s3v"]])
-    labels = torch.tensor([0.0, 1.0], dtype=torch.float64)
-    torch.manual_seed(8)
-    model = ConfidenceModel(TINY.replace(num_layers=1)).double()
-    assert model(batch).shape == (2,)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(30):
-        optimizer.zero_grad()
-        loss = model.loss(batch, labels)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
-    logits = model(batch)
-    assert logits[0] < 0 < logits[1]
+    assert_equivariant(lambda moved: prior.logits(moved, latents), graph, "0e", seed=4, atol=1e-9)
 
 
 def test_prior_reuses_the_score_models_trunk(complexes: dict[str, HeteroData]) -> None:

@@ -19,7 +19,7 @@ from disco_dock.docking.data.discover import ComplexSource, discover_complexes
 from disco_dock.docking.data.errors import DataError, DataWarning
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR
 from disco_dock.docking.data.preprocess import FAILURES_FILE, STATS_FILE, SUMMARY_FILE, preprocess_dataset, process_complex
-from tests.docking.conftest import COMPLEXES, POSEBUSTERS, ligand_path, make_complex, protein_path
+from tests.support.complexes import COMPLEXES, POSEBUSTERS, ligand_path, make_complex, protein_path
 
 
 def assert_graphs_equal(a: HeteroData, b: HeteroData) -> None:

@@ -10,7 +10,6 @@ import torch
 from torch_geometric.data import Batch
 
 from disco_dock.docking.data.cache import load_graph
-from disco_dock.docking.geometry import apply_torsion_changes
 from disco_dock.docking.data.graph import (
     LIGAND,
     LIGAND_BOND,
@@ -27,6 +26,7 @@ from disco_dock.docking.data.graph import (
 )
 from disco_dock.docking.data.ligand import ATOM_FEATURES, BOND_FEATURES
 from disco_dock.docking.data.protein import NUM_RESIDUE_TYPES
+from disco_dock.docking.geometry import apply_torsion_changes
 
 
 def brute_force(x: np.ndarray, y: np.ndarray, r: float, cap: int | None, same: np.ndarray, exclude_self: bool) -> set[tuple[int, int]]:

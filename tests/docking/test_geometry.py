@@ -1,29 +1,31 @@
-"""Pose updates of a real ligand (posebusters 1ia1): rigid motions keep the internal geometry and
-move the centroid by the translation; torsion changes move only the moved side; uniformly
-random rotations; and the pose noise schedules."""
+"""disco_dock.docking.geometry on real ligands (posebusters): rigid motions keep the internal
+geometry and move the centroid by the translation; torsion changes move only the moved side and
+change the dihedrals as RDKit measures them; uniformly random rotations; rotation vectors and
+matrices."""
 
 from __future__ import annotations
 
-import importlib.resources
 import math
 
 import numpy as np
 import pytest
 import torch
 from rdkit import Chem
+from rdkit.Chem import rdMolTransforms
 from scipy import stats
+from scipy.spatial.transform import Rotation
 
 from disco_dock.docking.data.conformers import rotatable_bonds, torsion_quadruples
-from disco_dock.docking.geometry import apply_pose_update, dihedrals, random_rotvecs, rotvec_to_matrix
-from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedules
+from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.diffusion.torus import wrap_angle
+from disco_dock.docking.geometry import apply_pose_update, apply_torsion_changes, dihedrals, matrix_to_rotvec, random_rotvecs, rotvec_to_matrix
+from tests.support.complexes import COMPLEXES, ligand_path
 
 
 @pytest.fixture(scope="module")
 def ligand() -> tuple[Chem.Mol, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The 1ia1 ligand (heavy atoms): molecule, positions (N, 3), rotatable bonds and moved atoms."""
-    path = importlib.resources.files("posebusters") / "datasets" / "pdb" / "1ia1" / "1ia1_ligand.sdf"
-    mol = Chem.MolFromMolFile(str(path))
+    mol = Chem.MolFromMolFile(str(ligand_path("1ia1")))
     bonds, moving = rotatable_bonds(mol)
     assert len(bonds) >= 2
     pos = torch.from_numpy(mol.GetConformer().GetPositions())
@@ -31,6 +33,7 @@ def ligand() -> tuple[Chem.Mol, torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def distances(pos: torch.Tensor) -> torch.Tensor:
+    """All pairwise distances (N, N) of a pose."""
     return torch.cdist(pos, pos)
 
 
@@ -114,17 +117,59 @@ def test_pose_update_is_differentiable(ligand: tuple) -> None:
     assert all(torch.isfinite(x.grad).all() for x in (translation, rotvec, delta))
 
 
-def test_noise_schedules() -> None:
-    schedules = PoseNoiseSchedules()
-    assert schedules.translation == NoiseSchedule(0.1, 19.0)
-    assert schedules.rotation == NoiseSchedule(0.03, 1.55)
-    assert schedules.torsion == NoiseSchedule(0.0314, 3.14)
-    for schedule in (schedules.translation, schedules.rotation, schedules.torsion):
-        assert schedule.sigma(0.0) == pytest.approx(schedule.sigma_min)
-        assert schedule.sigma(1.0) == pytest.approx(schedule.sigma_max)
-        t = torch.linspace(0.05, 0.95, 10, dtype=torch.float64)
-        h = 1e-6
-        numeric = (schedule.sigma(t + h) ** 2 - schedule.sigma(t - h) ** 2) / (2 * h)
-        torch.testing.assert_close(schedule.g_squared(t), numeric, rtol=1e-6, atol=0)
-    _, rotation, _ = schedules.sigmas(torch.tensor([0.5]))
-    assert float(rotation) == pytest.approx(math.sqrt(0.03 * 1.55))
+def wrap(angle: np.ndarray) -> np.ndarray:
+    """Angles wrapped into [-pi, pi)."""
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+@pytest.mark.parametrize("name", COMPLEXES)
+def test_torsion_changes_match_rdkit_dihedrals(name: str) -> None:
+    ligand = read_ligand(ligand_path(name))
+    mol = ligand.mol
+    bonds, moving = rotatable_bonds(mol)
+    assert len(bonds) > 0
+    delta = np.random.default_rng(0).uniform(-np.pi, np.pi, len(bonds))
+    pos = torch.as_tensor(ligand.positions)
+    new = apply_torsion_changes(pos, torch.as_tensor(bonds), torch.as_tensor(moving), torch.as_tensor(delta)).numpy()
+
+    changed = Chem.Mol(mol)
+    conformer = changed.GetConformer()
+    for i, xyz in enumerate(new):
+        conformer.SetAtomPosition(i, xyz.tolist())
+    before = [rdMolTransforms.GetDihedralRad(mol.GetConformer(), *quad) for quad in torsion_quadruples(mol, bonds).tolist()]
+    after = [rdMolTransforms.GetDihedralRad(conformer, *quad) for quad in torsion_quadruples(mol, bonds).tolist()]
+    np.testing.assert_allclose(wrap(np.array(after) - np.array(before) - delta), 0.0, atol=1e-6)
+    # bond lengths do not change
+    for bond in mol.GetBonds():
+        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        assert np.linalg.norm(new[i] - new[j]) == pytest.approx(np.linalg.norm(ligand.positions[i] - ligand.positions[j]), abs=1e-6)
+
+
+def test_torsion_changes_are_batched_and_differentiable() -> None:
+    ligand = read_ligand(ligand_path("1s3v"))
+    bonds, moving = (torch.as_tensor(a) for a in rotatable_bonds(ligand.mol))
+    pos = torch.as_tensor(ligand.positions)
+    delta = torch.randn(5, len(bonds), dtype=torch.float64, requires_grad=True)
+    batched = apply_torsion_changes(pos.expand(5, -1, -1), bonds, moving, delta)
+    for i in range(5):
+        torch.testing.assert_close(batched[i], apply_torsion_changes(pos, bonds, moving, delta[i]))
+    batched.sum().backward()
+    assert delta.grad is not None and torch.isfinite(delta.grad).all()
+    torch.testing.assert_close(apply_torsion_changes(pos, bonds, moving, torch.zeros(len(bonds), dtype=torch.float64)), pos)
+
+
+def test_rotvec_matrix_round_trip() -> None:
+    generator = torch.Generator().manual_seed(4)
+    axes = torch.nn.functional.normalize(torch.randn(200, 3, dtype=torch.float64, generator=generator), dim=-1)
+    special = torch.tensor([0.0, 1e-9, 1e-4, math.pi / 2, math.pi - 1e-9, math.pi - 1e-6, 3.0, 3.14, 0.5, 1.0], dtype=torch.float64)
+    angles = torch.cat([torch.rand(190, dtype=torch.float64, generator=generator) * math.pi, special])
+    rotvec = axes * angles[:, None]
+    matrix = rotvec_to_matrix(rotvec)
+    torch.testing.assert_close(matrix, torch.from_numpy(Rotation.from_rotvec(rotvec.numpy()).as_matrix()))
+    torch.testing.assert_close(matrix @ matrix.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(200, 3, 3))
+    back = matrix_to_rotvec(matrix)
+    near_pi = angles > math.pi - 1e-5  # the axis sign is ambiguous at pi
+    torch.testing.assert_close(back[~near_pi], rotvec[~near_pi], rtol=0, atol=1e-9)
+    torch.testing.assert_close(rotvec_to_matrix(back), matrix, rtol=0, atol=1e-9)
+    batched = rotvec_to_matrix(rotvec.reshape(10, 20, 3).float())
+    assert batched.shape == (10, 20, 3, 3) and batched.dtype == torch.float32

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from e3nn import o3
 from torch_geometric.data import Batch, HeteroData
 
 from disco_dock.core.latents import segment_gumbel_softmax_st
-from disco_dock.docking.data import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND
 from disco_dock.docking.model import (
     LatentEncoder,
     ScoreModel,
-    ScoreModelConfig,
     Scores,
     count_graphs,
     join_latents,
@@ -24,21 +20,8 @@ from disco_dock.docking.model import (
 )
 from disco_dock.docking.model.graph import cross_edges, hops_to
 from disco_dock.docking.model.layers import EdgeTensorProduct
-from tests.docking.equivariance import assert_transforms, moved_complex, random_rotation
-
-TINY = ScoreModelConfig(ns=8, nv=2, num_layers=2, encoder_layers=2, distance_embed_dim=8, time_embed_dim=4)
-
-
-def as_double(graph: HeteroData) -> HeteroData:
-    """The graph with every floating-point field in float64."""
-    return graph.apply(lambda value: value.double() if value.is_floating_point() else value)
-
-
-@pytest.fixture(scope="module")
-def complexes(posebusters_cache: Path) -> dict[str, HeteroData]:
-    """Two posebusters complexes in float64: 1ia1 (19 atoms, 2 torsions), 1s3v (27 atoms, 6 torsions)."""
-    dataset = ComplexDataset(posebusters_cache, names=["1ia1", "1s3v"])
-    return {graph.name: as_double(graph) for graph in dataset}
+from tests.support.equivariance import assert_equivariant
+from tests.support.models import TINY, batched_latents, pocket_residues, pointer_latents
 
 
 @pytest.fixture(scope="module")
@@ -59,27 +42,8 @@ def sigmas(num_graphs: int, sigma_tr: float = 2.0) -> tuple[torch.Tensor, torch.
     return sigma_tr * full, 0.3 * full, 0.5 * full
 
 
-def pointer_latents(graph: HeteroData, rows: list[int]) -> torch.Tensor:
-    """One-hot latents (N_lig + N_rec, len(rows)) of a single complex: latent j points at row rows[j]."""
-    latents = torch.zeros(graph[LIGAND].num_nodes + graph[RECEPTOR].num_nodes, len(rows), dtype=torch.float64)
-    latents[rows, range(len(rows))] = 1.0
-    return latents
-
-
-def batched_latents(graphs: list[HeteroData], latents: list[torch.Tensor]) -> torch.Tensor:
-    """Per-complex latents joined in the latent node order of the batch of `graphs`."""
-    parts = [split_latents(rows, graph) for rows, graph in zip(latents, graphs)]
-    return join_latents(torch.cat([ligand for ligand, _ in parts]), torch.cat([receptor for _, receptor in parts]))
-
-
-def pocket_residues(graph: HeteroData, count: int) -> list[int]:
-    """Latent rows of the `count` residues nearest the ligand's centroid (their labels reach the
-    ligand within two layers)."""
-    distance = (graph[RECEPTOR].pos - graph[LIGAND].pos.mean(dim=0)).norm(dim=-1)
-    return (graph[LIGAND].num_nodes + distance.argsort()[:count]).tolist()
-
-
 def assert_scores_close(a: Scores, b: Scores, atol: float = 1e-9) -> None:
+    """Every score of `a` equals `b`'s within `atol`."""
     for x, y in zip(a, b):
         torch.testing.assert_close(x, y, atol=atol, rtol=0)
 
@@ -120,33 +84,22 @@ def test_edge_tensor_product_matches_e3nn(irreps: tuple[str, str, str]) -> None:
 def test_score_model_is_se3_equivariant(model: ScoreModel, complexes: dict[str, HeteroData]) -> None:
     graph = complexes["1s3v"]
     latents = pointer_latents(graph, [3, graph[LIGAND].num_nodes + 10])
-    before = model(graph, *sigmas(1), latents)
-    rotation = random_rotation(0)
-    after = model(moved_complex(graph, rotation, torch.tensor([5.0, -3.0, 12.0], dtype=torch.float64)), *sigmas(1), latents)
-    assert before.torsion.abs().min() > 0  # the test is not vacuous
-    assert_transforms(before.translation, after.translation, rotation, "1o")
-    assert_transforms(before.rotation, after.rotation, rotation, "1e")
-    assert_transforms(before.torsion, after.torsion, rotation, "0e")
+    scores = assert_equivariant(lambda moved: model(moved, *sigmas(1), latents), graph, ["1o", "1e", "0e"])
+    assert Scores(*scores).torsion.abs().min() > 0  # the test is not vacuous
 
 
 def test_score_model_parity(model: ScoreModel, complexes: dict[str, HeteroData]) -> None:
     """Mirroring the whole complex mirrors the scores: translation is a vector, rotation a
     pseudovector, torsion a pseudoscalar (the dihedral angles change sign)."""
-    graph = complexes["1s3v"]
-    inversion = -torch.eye(3, dtype=torch.float64)
-    before, after = model(graph, *sigmas(1)), model(moved_complex(graph, inversion), *sigmas(1))
-    assert_transforms(before.translation, after.translation, inversion, "1o")
-    assert_transforms(before.rotation, after.rotation, inversion, "1e")
-    assert_transforms(before.torsion, after.torsion, inversion, "0o")
+    assert_equivariant(lambda moved: model(moved, *sigmas(1)), complexes["1s3v"], ["1o", "1e", "0o"], inversion=True)
 
 
 def test_encoder_logits_are_invariant(encoder: LatentEncoder, complexes: dict[str, HeteroData]) -> None:
     graph = complexes["1ia1"]
     logits, segment = encoder(graph)
-    moved_logits, _ = encoder(moved_complex(graph, random_rotation(1), torch.tensor([-7.0, 2.0, 1.0], dtype=torch.float64)))
+    assert_equivariant(lambda moved: encoder(moved)[0], graph, "0e", seed=1, atol=1e-9)
     assert logits.shape == (graph[LIGAND].num_nodes + graph[RECEPTOR].num_nodes, TINY.num_latents)
     assert (segment == 0).all()
-    torch.testing.assert_close(moved_logits, logits, atol=1e-9, rtol=0)
 
 
 def test_latent_labels_reach_the_model(model: ScoreModel, complexes: dict[str, HeteroData]) -> None:

@@ -1,6 +1,6 @@
-"""`dock`, its writer, `disco-dock predict` and `sample_poses` with a tiny randomly initialised
-model: the poses in memory and written, determinism, the docking mode, pocket mode, SMILES, RDKit
-and batch input, every bad-input case, model files."""
+"""`dock`, its writer and `disco-dock predict` with a tiny randomly initialised model: the poses in
+memory and written, determinism, the docking mode, pocket mode, SMILES, RDKit and batch input,
+every bad-input case, a missing default model."""
 
 from __future__ import annotations
 
@@ -10,42 +10,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from rdkit import Chem
-from torch_geometric.data import Batch
 from typer.testing import CliRunner
 
 from disco_dock.cli import app
 from disco_dock.docking import bundle
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.config import BLIND, POCKET, DockingConfig, SamplingConfig
+from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers
-from disco_dock.docking.data.errors import DataError
-from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.ligand import load_ligand
 from disco_dock.docking.data.protein import read_protein
-from disco_dock.docking.dock import complex_graph, dock
-from disco_dock.docking.model.config import ScoreModelConfig
+from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import NO_POCKET, Pocket, docking_mode, read_box, reference_centre
 from disco_dock.docking.results import DockingResult
-from disco_dock.docking.sampling import sample_poses
 from disco_dock.docking.writer import write_result
-from tests.docking.conftest import ligand_path, protein_path
+from tests.support.complexes import ligand_path, protein_path
 
-TINY = ScoreModelConfig(ns=8, nv=2, num_layers=2, encoder_layers=1)
 NAME = "1ia1"
 FAST = ["--samples", "2", "--steps", "3", "--device", "cpu"]
-
-
-@pytest.fixture(scope="module")
-def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny random blind and pocket models, saved."""
-    folder = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    paths = {mode: folder / f"{mode}.pt" for mode in ("blind", POCKET)}
-    for mode, path in paths.items():
-        DockingModel.build(DockingConfig(mode=mode, model=TINY)).save(path)
-    return paths
 
 
 def run(*args: object):
@@ -264,42 +246,3 @@ def test_missing_default_model_says_how_to_train_one(tmp_path, monkeypatch):
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
     assert "disco-dock-blind.pt" in line and "disco-dock train" in line and "--checkpoint" in line
-
-
-def test_model_file_round_trip(tmp_path):
-    torch.manual_seed(0)
-    plain = DockingModel.build(DockingConfig(model=TINY.replace(num_latents=0)))
-    assert plain.encoder is None and plain.prior is None
-    plain.confidence = None
-    plain.save(tmp_path / "plain.pt")
-    loaded = DockingModel.load(tmp_path / "plain.pt")
-    assert loaded.config == plain.config and set(loaded.networks()) == {"score"}
-    for name, value in plain.state_dict().items():
-        torch.testing.assert_close(loaded.state_dict()[name], value)
-    with pytest.raises(DataError, match="not a disco-dock model file"):
-        (tmp_path / "truncated.pt").write_bytes((tmp_path / "plain.pt").read_bytes()[:100])
-        DockingModel.load(tmp_path / "truncated.pt")
-
-
-@pytest.fixture(scope="module")
-def two_complexes() -> Batch:
-    """1ia1 and 1s3v batched, ligands in fresh conformers."""
-    graphs = [complex_graph(name, read_protein(protein_path(name)), load_ligand(ligand_path(name)), seed=0) for name in ("1ia1", "1s3v")]
-    return Batch.from_data_list(graphs)
-
-
-def sample_with(model: DockingModel, batch: Batch, latents: torch.Tensor, guidance: float) -> torch.Tensor:
-    """`sample_poses`, 3 steps, seeded."""
-    sampling = SamplingConfig(steps=3, guidance=guidance)
-    return sample_poses(model.score, batch, model.config.pose_schedules, sampling, latents, generator=torch.Generator().manual_seed(1))
-
-
-def test_sample_poses_on_a_batch_of_two_complexes_with_guidance(model_files, two_complexes):
-    model = DockingModel.load(model_files["blind"])
-    latents = model.prior.sample(two_complexes, generator=torch.Generator().manual_seed(0))
-    before = two_complexes[LIGAND].pos.clone()
-    plain, guided = sample_with(model, two_complexes, latents, 0.0), sample_with(model, two_complexes, latents, 1.0)
-    for pos in (plain, guided):
-        assert pos.shape == before.shape and pos.isfinite().all()
-    assert not torch.allclose(plain, guided)
-    assert torch.equal(two_complexes[LIGAND].pos, before)  # the input is left as it was

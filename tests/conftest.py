@@ -1,0 +1,15 @@
+"""Fixtures shared by the docking and benchmark tests: small random model files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random blind and pocket models, saved; their paths by mode."""
+    from tests.support.models import save_tiny_models  # imported here: the image and toy tests need no docking code
+
+    return save_tiny_models(tmp_path_factory.mktemp("models"))

@@ -1,0 +1,35 @@
+"""The pose confidence model: invariance to rigid motions and fitting labels."""
+
+from __future__ import annotations
+
+import torch
+from torch_geometric.data import Batch, HeteroData
+
+from disco_dock.docking.model import ConfidenceModel
+from tests.support.equivariance import assert_equivariant
+from tests.support.models import TINY
+
+
+def test_confidence_is_invariant_to_rigid_motions(complexes: dict[str, HeteroData]) -> None:
+    torch.manual_seed(7)
+    confidence = ConfidenceModel(TINY).double()
+    assert_equivariant(confidence, complexes["1s3v"], "0e", seed=4, atol=1e-9)
+
+
+def test_confidence_fits_labels(complexes: dict[str, HeteroData]) -> None:
+    batch = Batch.from_data_list([complexes["1ia1"], complexes["1s3v"]])
+    labels = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    torch.manual_seed(8)
+    model = ConfidenceModel(TINY.replace(num_layers=1)).double()
+    assert model(batch).shape == (2,)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = model.loss(batch, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    logits = model(batch)
+    assert logits[0] < 0 < logits[1]
