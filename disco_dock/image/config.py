@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from disco_dock.core.config import Settings
+from disco_dock.core.disco import DisCoConfig
 from disco_dock.core.edm import EDMConfig
 
 DIGITS = "digits"
@@ -43,10 +44,8 @@ class LatentConfig(Settings):
     embed_dim: int = 64
     """Width of the latent embeddings and of the small transformer over them."""
     transformer_layers: int = 1
-    train_tau: float = 1.0
-    label_tau: float = 0.01
-    dropout: float = 0.1
-    """Probability of replacing a sample's latents by the null embedding (enables guidance)."""
+    disco: DisCoConfig = field(default_factory=DisCoConfig)
+    """Gumbel temperatures and null-latent dropout (the paper's defaults)."""
 
     def __post_init__(self):
         if self.groups and sum(self.groups) != self.num_latents:

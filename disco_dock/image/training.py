@@ -7,14 +7,13 @@ a stage whose checkpoint has reached its step count is loaded instead of trained
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from disco_dock.core.disco import DisCoConfig, DisCoDiff
+from disco_dock.core.disco import DisCoDiff
 from disco_dock.core.edm import edm_loss
 from disco_dock.core.fit import FitSettings, StepIndices, Task, fit
 from disco_dock.core.prior import AutoregressivePrior, PriorConfig
@@ -28,7 +27,7 @@ PLAIN, DISCO = "plain", "disco"
 
 def plain_config(config: ImageConfig) -> ImageConfig:
     """The baseline's settings: the same U-Net and training, without latents."""
-    return config.replace(latents=dataclasses.replace(config.latents, num_latents=0, groups=()))
+    return config.replace(latents={"num_latents": 0, "groups": ()})
 
 
 def build_model(config: ImageConfig, channels: int, num_classes: int) -> nn.Module:
@@ -37,7 +36,7 @@ def build_model(config: ImageConfig, channels: int, num_classes: int) -> nn.Modu
     if config.latents.num_latents == 0:
         return denoiser
     latents = config.latents
-    return DisCoDiff(build_encoder(config, channels), denoiser, DisCoConfig(latents.train_tau, latents.label_tau, latents.dropout))
+    return DisCoDiff(build_encoder(config, channels), denoiser, latents.disco)
 
 
 def stage1_loss(model: nn.Module, config: ImageConfig, images: Tensor, labels: Tensor | None) -> Tensor:

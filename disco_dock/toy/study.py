@@ -7,15 +7,22 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from disco_dock.core.config import Settings
 from disco_dock.core.disco import DisCoConfig, DisCoDiff
-from disco_dock.core.edm import EDMConfig, SamplerConfig, edm_loss, sample, sigma_schedule
+from disco_dock.core.edm import (
+    EDMConfig,
+    SamplerConfig,
+    edm_loss,
+    sample,
+    sigma_schedule,
+)
 from disco_dock.core.fit import FitSettings, StepIndices, Task, fit
 from disco_dock.core.guidance import guided_denoiser
 from disco_dock.core.metrics import jacobian_frobenius_sq, ode_curvature, wasserstein2
@@ -28,7 +35,7 @@ PAPER_DISCO_W2 = 0.118
 
 
 @dataclass(frozen=True)
-class ToyConfig:
+class ToyConfig(Settings):
     """Every knob of the study. Both models share architecture, optimiser, steps and batch size."""
 
     seed: int = 0
@@ -43,9 +50,8 @@ class ToyConfig:
     matter at noise levels where the modes blur together; with -1.2 the encoder settled on codes that
     split or merge modes (measured, 4000 steps: code frequencies 0.06-0.21), with 0.7 on one code per
     mode (0.116-0.135). Both models use the same value."""
-    latent_dropout: float = 0.1
-    train_tau: float = 1.0
-    label_tau: float = 0.01
+    latents: DisCoConfig = field(default_factory=DisCoConfig)
+    """Gumbel temperatures and null-latent dropout (the paper's defaults)."""
     train_steps: int = 5000
     """Adam steps per model. Longer runs (20000) let the encoder's codes drift between neighbouring
     modes, and the EMA weights then mix code meanings (measured: prior code frequencies off 1/8 by
@@ -58,10 +64,6 @@ class ToyConfig:
     sampler_steps: int = 50
     eval_points: int = 4000
     metric_trajectories: int = 256
-
-    def replace(self, **changes) -> "ToyConfig":
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -121,7 +123,7 @@ def train_disco(config: ToyConfig, data: Tensor, edm: EDMConfig, out: Path) -> D
     model = DisCoDiff(
         ToyEncoder(config.codebook_size, config.encoder_hidden),
         ToyDenoiser(network, edm.sigma_data, mode_shift=config.mode_shift),
-        DisCoConfig(config.train_tau, config.label_tau, config.latent_dropout),
+        config.latents,
     )
     return fit(stage1_task("disco", model, lambda step: model.loss(_batch(data, config.batch_size), edm).mean(), config, out))
 

@@ -4,7 +4,6 @@ resumed or continued run must share with what it continues."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,15 +70,9 @@ def read_config_file(path: Path) -> DockingConfig:
         values = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise TrainingError(f"{path}: cannot read the config ({error})") from None
-    merged = DockingConfig().to_dict()
-    for key, value in values.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
     try:
-        return DockingConfig.from_dict(merged)
-    except (TypeError, ValueError, KeyError) as error:
+        return DockingConfig.from_dict(values)
+    except ValueError as error:  # ConfigError: an unknown or badly typed setting, named by its path
         raise TrainingError(f"{path}: bad settings ({error})") from None
 
 
@@ -102,5 +95,5 @@ def resolve_config(stage: str, paths: RunPaths, config_file: Path | None, mode: 
             raise TrainingError(f"{paths.source_model} docks in {start.mode} mode, not {config.mode}")
         config = start.replace(training=config.training)
     if epochs is not None:
-        config = config.replace(training=dataclasses.replace(config.training, **{EPOCH_FIELDS[stage]: epochs}))
+        config = config.replace(training={EPOCH_FIELDS[stage]: epochs})
     return config

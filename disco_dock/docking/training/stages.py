@@ -175,11 +175,11 @@ def train(
     if paths.init_from is not None and not (paths.init_from / MODEL_FILE).is_file():
         raise TrainingError(f"{paths.init_from}: no {MODEL_FILE} to start from")
     with processes(device) as procs:
+        config = resolve_config(stage, paths, config_file, mode, epochs)
         if data_dir is not None and procs.is_main:
             for split in (paths.train_split, paths.val_split):
-                preprocess_dataset(data_dir, paths.cache, ids=split, progress=True)
+                preprocess_dataset(data_dir, paths.cache, ids=split, config=config.data, graph_config=config.model.graph)
         procs.barrier()
-        config = resolve_config(stage, paths, config_file, mode, epochs)
         for split in (paths.train_split, paths.val_split):
             complexes(paths.cache, split)
         seed_everything(config.training.seed + procs.rank)
