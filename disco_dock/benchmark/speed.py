@@ -150,7 +150,7 @@ def time_training(sources: list[ComplexSource], config: SpeedConfig, device: tor
     per_step = min(config.train_batch, len(sources))
     steps_per_epoch = math.ceil(len(sources) / per_step)
     epochs = math.ceil(config.train_steps / steps_per_epoch)
-    training = dataclasses.replace(networks.training, epochs=epochs, batch_size=per_step, validation_complexes=0, seed=config.seed)
+    training = {"epochs": epochs, "batch_size": per_step, "validation_complexes": 0, "seed": config.seed}
     with tempfile.TemporaryDirectory(prefix="disco-dock-speed-train-") as folder:
         folder = Path(folder)
         split = folder / "complexes.txt"

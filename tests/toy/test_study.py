@@ -6,6 +6,7 @@ import torch
 from typer.testing import CliRunner
 
 from disco_dock.cli import app
+from disco_dock.core.training import save_checkpoint
 from disco_dock.toy.data import NUM_MODES, mode_means, nearest_mode, sample_mixture
 
 TINY = ["--steps", "200", "--eval-points", "128"]
@@ -35,7 +36,7 @@ def test_toy_command_writes_results_and_figures(tmp_path):
 
 
 def test_toy_refuses_checkpoints_of_another_configuration(tmp_path):
-    assert CliRunner().invoke(app, ["toy", "--out", str(tmp_path), *TINY]).exit_code == 0
-    result = CliRunner().invoke(app, ["toy", "--out", str(tmp_path), "--steps", "300", "--eval-points", "128"])
+    save_checkpoint(tmp_path / "plain.pt", torch.nn.Linear(1, 1), None, step=1, config={"train_steps": 300})
+    result = CliRunner().invoke(app, ["toy", "--out", str(tmp_path), *TINY])
     assert result.exit_code == 2
     assert "another configuration" in result.output
