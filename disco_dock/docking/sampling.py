@@ -17,7 +17,8 @@ from disco_dock.core.guidance import guide
 from disco_dock.docking.config import SamplingConfig
 from disco_dock.docking.data.graph import LIGAND, count_graphs
 from disco_dock.docking.diffusion.noising import reverse_sde_step
-from disco_dock.docking.diffusion.poses import initial_pose, move_ligands
+from disco_dock.docking.diffusion.poses import bond_graph_index, initial_pose, move_ligands
+from disco_dock.docking.diffusion.preconditioning import ScoreScales
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.model.score import ScoreModel, Scores
 
@@ -59,13 +60,14 @@ def sample_poses(
     pose = copy.copy(batch)
     pos = batch[LIGAND].pos
     count = count_graphs(batch)
+    bond_graph = bond_graph_index(batch)
     dt = 1.0 / sampling.steps
     with torch.no_grad():
         pose[LIGAND].pos = initial_pose(batch, schedules, centre, generator)
         for step in range(sampling.steps):
             t = 1.0 - step * dt
             sigmas = schedules.sigmas(torch.full((count,), t, dtype=pos.dtype, device=pos.device))
-            scores = _guided_scores(model, pose, t, sigmas, latents, sampling)
+            scores = ScoreScales.at(*sigmas, bond_graph).actual(*_guided_scores(model, pose, t, sigmas, latents, sampling))
             last = step == sampling.steps - 1
             update = reverse_sde_step(
                 pose, *scores, t, dt, schedules,

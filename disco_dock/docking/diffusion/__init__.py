@@ -8,11 +8,10 @@ from disco_dock.docking.diffusion.noising import (
     reverse_sde_step,
     sample_pose_noise,
     sample_times,
-    scale_scores,
     score_matching_loss,
-    score_scales,
 )
 from disco_dock.docking.diffusion.poses import PoseUpdate, bond_graph_index, initial_pose, ligand_centroids, move_ligands, place_ligands
+from disco_dock.docking.diffusion.preconditioning import ScoreScales
 from disco_dock.docking.diffusion.schedule import NoiseSchedule, PoseNoiseSchedules
 from disco_dock.docking.diffusion.so3 import (
     IGSO3Tables,
@@ -37,13 +36,13 @@ from disco_dock.docking.diffusion.torus import (
 )
 
 __all__ = [
-    "IGSO3Tables", "NoiseSchedule", "NoisedPose", "PoseNoiseSchedules", "PoseUpdate",
+    "IGSO3Tables", "NoiseSchedule", "NoisedPose", "PoseNoiseSchedules", "PoseUpdate", "ScoreScales",
     "bond_graph_index", "build_igso3_tables", "cache_dir", "igso3_angle_log_density",
     "igso3_log_expansion", "igso3_log_expansion_series", "igso3_log_expansion_small_eps",
     "igso3_score", "igso3_score_norm_sq", "igso3_tables", "initial_pose", "ligand_centroids",
     "load_igso3_tables", "place_ligands", "move_ligands", "noise_batch",
     "reverse_sde_step", "sample_igso3",
-    "sample_pose_noise", "sample_times", "sample_wrapped_normal", "scale_scores", "score_matching_loss",
-    "score_scales", "wrap_angle", "wrapped_normal_log_density", "wrapped_normal_score",
+    "sample_pose_noise", "sample_times", "sample_wrapped_normal", "score_matching_loss",
+    "wrap_angle", "wrapped_normal_log_density", "wrapped_normal_score",
     "wrapped_normal_score_norm_sq",
 ]  # fmt: skip

@@ -3,15 +3,10 @@
 A pose is perturbed, per complex, by a translation ~ N(0, sigma_tr^2 I), a rotation about the
 ligand centroid ~ IGSO3(sigma_rot) and a change of each rotatable bond's torsion ~ wrapped
 normal(sigma_tor), with one diffusion time t per complex shared by the three components
-(sigma(t) from `PoseNoiseSchedules`). The score model predicts *unit-normalised* scores:
-
-* translation: sigma_tr * score (score = -translation / sigma_tr^2), a standard normal vector;
-* rotation: score / sqrt(E|score|^2) under IGSO3(sigma_rot), of mean squared norm 1;
-* torsion: score / sqrt(E score^2) under the wrapped normal(sigma_tor), of mean square 1;
-
-`score_scales` gives the factors that turn them into actual scores (`scale_scores`), which the
-reverse SDE needs. Works on one `HeteroData` graph or a batch from torch-geometric's
-`DataLoader`; graphs without rotatable bonds are fine.
+(sigma(t) from `PoseNoiseSchedules`). The score model predicts unit-normalised scores
+(`preconditioning.ScoreScales`): the loss compares them with the normalised kernel scores, and
+the reverse SDE step takes actual scores. Works on one `HeteroData` graph or a batch from
+torch-geometric's `DataLoader`; graphs without rotatable bonds are fine.
 """
 
 from __future__ import annotations
@@ -24,31 +19,11 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from disco_dock.docking.data.graph import LIGAND, count_graphs
+from disco_dock.docking.diffusion.preconditioning import ScoreScales
 from disco_dock.docking.diffusion.poses import PoseUpdate, bond_graph_index, graph_means, move_ligands
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
-from disco_dock.docking.diffusion.so3 import igso3_score, igso3_score_norm_sq, sample_igso3
-from disco_dock.docking.diffusion.torus import sample_wrapped_normal, wrapped_normal_score, wrapped_normal_score_norm_sq
-
-
-def score_scales(sigma_tr: Tensor, sigma_rot: Tensor, sigma_tor: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Factors from unit-normalised to actual scores: 1 / sigma_tr, sqrt(E|score|^2) under
-    IGSO3(sigma_rot) and under the wrapped normal(sigma_tor); shaped like the sigmas."""
-    return 1 / sigma_tr, igso3_score_norm_sq(sigma_rot).sqrt(), wrapped_normal_score_norm_sq(sigma_tor).sqrt()
-
-
-def scale_scores(
-    pred_tr: Tensor,
-    pred_rot: Tensor,
-    pred_tor: Tensor,
-    sigma_tr: Tensor,
-    sigma_rot: Tensor,
-    sigma_tor: Tensor,
-    bond_graph: Tensor,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Actual scores from unit-normalised model outputs (G, 3), (G, 3), (R,), given the per-graph
-    (G,) noise levels and each bond's graph `bond_graph` (R,)."""
-    tr_scale, rot_scale, tor_scale = score_scales(sigma_tr, sigma_rot, sigma_tor)
-    return pred_tr * tr_scale[:, None], pred_rot * rot_scale[:, None], pred_tor * tor_scale[bond_graph]
+from disco_dock.docking.diffusion.so3 import igso3_score, sample_igso3
+from disco_dock.docking.diffusion.torus import sample_wrapped_normal, wrapped_normal_score
 
 
 @dataclass(frozen=True)
@@ -73,9 +48,9 @@ class NoisedPose:
     tor_score: Tensor
 
     def normalised_targets(self) -> tuple[Tensor, Tensor, Tensor]:
-        """The unit-normalised targets the model should predict (inverse of `scale_scores`)."""
-        tr_scale, rot_scale, tor_scale = score_scales(self.sigma_tr, self.sigma_rot, self.sigma_tor)
-        return self.tr_score / tr_scale[:, None], self.rot_score / rot_scale[:, None], self.tor_score / tor_scale[self.bond_graph]
+        """The unit-normalised targets the model should predict (`ScoreScales.normalised`)."""
+        scales = ScoreScales.at(self.sigma_tr, self.sigma_rot, self.sigma_tor, self.bond_graph)
+        return scales.normalised(self.tr_score, self.rot_score, self.tor_score)
 
 
 def sample_times(
@@ -161,9 +136,9 @@ def score_matching_loss(
 
 def reverse_sde_step(
     batch: HeteroData,
-    pred_tr: Tensor,
-    pred_rot: Tensor,
-    pred_tor: Tensor,
+    tr_score: Tensor,
+    rot_score: Tensor,
+    tor_score: Tensor,
     t: Tensor | float,
     dt: Tensor | float,
     schedules: PoseNoiseSchedules = PoseNoiseSchedules(),
@@ -173,8 +148,8 @@ def reverse_sde_step(
 ) -> PoseUpdate:
     """The pose update of one reverse-diffusion step from time `t` to `t - dt` (floats or (G,)).
 
-    With the actual scores s (`scale_scores` of the unit-normalised predictions for the current
-    pose of `batch`) and g^2 = `g_squared(t)` of each component: g^2 s dt + noise_scale g sqrt(dt) z
+    With the actual scores s of the current pose of `batch` (`ScoreScales.actual` of the model's
+    output), (G, 3), (G, 3), (R,), and g^2 = `g_squared(t)` of each component: g^2 s dt + noise_scale g sqrt(dt) z
     (z standard normal) for the reverse SDE, or the probability-flow ODE's 0.5 g^2 s dt with `ode`.
     Apply it with `move_ligands`.
     """
@@ -183,7 +158,6 @@ def reverse_sde_step(
     t = torch.as_tensor(t, dtype=pos.dtype, device=pos.device).expand(count)
     dt = torch.as_tensor(dt, dtype=pos.dtype, device=pos.device).expand(count)
     bond_graph = bond_graph_index(batch)
-    tr_score, rot_score, tor_score = scale_scores(pred_tr, pred_rot, pred_tor, *schedules.sigmas(t), bond_graph)
     options = {"noise_scale": noise_scale, "ode": ode, "generator": generator}
     return PoseUpdate(
         _reverse_increment(tr_score, schedules.translation.g_squared(t)[:, None], dt[:, None], **options),

@@ -17,6 +17,7 @@ from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND, ROTATABLE_BOND, T
 from disco_dock.docking.diffusion import (
     NoiseSchedule,
     PoseNoiseSchedules,
+    ScoreScales,
     bond_graph_index,
     initial_pose,
     ligand_centroids,
@@ -25,7 +26,6 @@ from disco_dock.docking.diffusion import (
     reverse_sde_step,
     sample_pose_noise,
     sample_times,
-    scale_scores,
     score_matching_loss,
 )
 from disco_dock.docking.geometry import apply_pose_update
@@ -124,7 +124,7 @@ def test_loss_vanishes_only_at_the_normalised_targets(batch: HeteroData) -> None
         torch.testing.assert_close(parts[list(parts)[component]], torch.tensor(0.01))
         torch.testing.assert_close(total, torch.tensor(0.01 * (component + 1)))
     # scaling the normalised targets back gives the scores of the perturbation kernels
-    scores = scale_scores(*targets, noised.sigma_tr, noised.sigma_rot, noised.sigma_tor, noised.bond_graph)
+    scores = ScoreScales.at(noised.sigma_tr, noised.sigma_rot, noised.sigma_tor, noised.bond_graph).actual(*targets)
     for scaled, score in zip(scores, (noised.tr_score, noised.rot_score, noised.tor_score)):
         torch.testing.assert_close(scaled, score)
 
@@ -152,7 +152,8 @@ def test_oracle_reverse_step_moves_toward_the_clean_pose(batch: HeteroData, ode:
     clean = batch[LIGAND].pos
     t, dt = 0.5, 0.05
     noised_batch, noised = noise_batch(batch, SCHEDULES, t=t, generator=torch.Generator().manual_seed(4))
-    update = reverse_sde_step(noised_batch, *noised.normalised_targets(), t, dt, SCHEDULES, noise_scale=0.0, ode=ode)
+    kernel_scores = (noised.tr_score, noised.rot_score, noised.tor_score)
+    update = reverse_sde_step(noised_batch, *kernel_scores, t, dt, SCHEDULES, noise_scale=0.0, ode=ode)
     stepped = move_ligands(noised_batch, update)
     # with the exact translation score, the centroid offset shrinks by 1 - (g^2 / sigma^2) dt (halved for the ODE)
     shrink = 1 - (0.5 if ode else 1.0) * 2 * math.log(19.0 / 0.1) * dt
@@ -163,13 +164,13 @@ def test_oracle_reverse_step_moves_toward_the_clean_pose(batch: HeteroData, ode:
 
 
 def test_reverse_sde_noise_scale(batch: HeteroData) -> None:
-    predictions = (torch.zeros(3, 3), torch.zeros(3, 3), torch.zeros(batch[TORSION].num_nodes))
+    scores = (torch.zeros(3, 3), torch.zeros(3, 3), torch.zeros(batch[TORSION].num_nodes))
     t, dt = torch.tensor([0.2, 0.5, 0.9]), 0.01
-    update = reverse_sde_step(batch, *predictions, t, dt, SCHEDULES, noise_scale=0.5, generator=torch.Generator().manual_seed(5))
+    update = reverse_sde_step(batch, *scores, t, dt, SCHEDULES, noise_scale=0.5, generator=torch.Generator().manual_seed(5))
     assert all(torch.count_nonzero(part) == part.numel() for part in update)
     expected_std = 0.5 * (SCHEDULES.translation.g_squared(t) * dt).sqrt()
     assert ((update.translation / expected_std[:, None]).abs() < 6).all()
-    ode = reverse_sde_step(batch, *predictions, t, dt, SCHEDULES, ode=True)
+    ode = reverse_sde_step(batch, *scores, t, dt, SCHEDULES, ode=True)
     assert all(torch.count_nonzero(part) == 0 for part in ode)
 
 
@@ -205,6 +206,6 @@ def test_graph_without_rotatable_bonds(graphs: list[HeteroData], position: int) 
         if data is not batch:
             _, parts = score_matching_loss(*(target + 1 for target in targets), noised)
             assert float(parts["torsion"]) == 0 and float(parts["translation"]) == pytest.approx(1.0)
-        update = reverse_sde_step(noised_batch, *targets, 0.5, 0.05, SCHEDULES, ode=True)
+        update = reverse_sde_step(noised_batch, noised.tr_score, noised.rot_score, noised.tor_score, 0.5, 0.05, SCHEDULES, ode=True)
         assert move_ligands(noised_batch, update).shape == pos.shape
         assert initial_pose(data, SCHEDULES).shape == pos.shape
