@@ -136,6 +136,28 @@ def predict(
 
 
 @app.command()
+def decoys(
+    data_dir: Path = typer.Option(..., help="Dataset folder (PDBbind or Astex layout) with crystal ligands."),
+    out: Path = typer.Option(..., help="Folder of <name>.npz candidate poses and failures.csv. Run again to resume."),
+    ids: Path = typer.Option(None, help="File of complex names to use, one per line (a training or validation split)."),
+    exhaustiveness: int = typer.Option(None, min=1, help="Vina's search effort [default: DecoyConfig's]."),
+    poses: int = typer.Option(None, min=1, help="Vina poses per complex [default: DecoyConfig's]."),
+    time_cap: float = typer.Option(None, min=1, help="Seconds per complex before it counts as failed [default: DecoyConfig's]."),
+    retry_failures: bool = typer.Option(False, "--retry-failures", help="Try again the complexes an earlier run failed on."),
+) -> None:
+    """Candidate poses of training complexes (Vina search + refined crystal pose) labelled by RMSD, for the ranking model."""
+    from disco_dock.docking.data.errors import DataError
+    from disco_dock.docking.decoys import DecoyConfig, generate_decoys
+
+    config = DecoyConfig().replace(**given(exhaustiveness=exhaustiveness, num_poses=poses, time_cap_s=time_cap))
+    try:
+        summary = generate_decoys(data_dir, out, config, ids, retry_failures)
+    except DataError as error:
+        fail(str(error))
+    typer.echo(summary.text())
+
+
+@app.command()
 def train(
     stage: str = typer.Argument(..., help="score (score model + latent encoder), prior, or confidence."),
     cache: Path = typer.Option(..., help="Preprocessed cache folder (from `disco-dock preprocess`)."),
@@ -192,8 +214,6 @@ def image_train(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train the plain EDM model and DisCo-Diff with the same budget, then compare their Frechet distances."""
-    import dataclasses
-
     from disco_dock.image.config import ImageConfig
     from disco_dock.image.study import run_study
     from disco_dock.image.training import DISCO, PLAIN
@@ -204,10 +224,10 @@ def image_train(
         if parsed_groups and latents is None:
             latents = sum(parsed_groups)
         config = config.replace(
-            data=dataclasses.replace(config.data, source=data, **given(image_size=image_size)),
-            latents=dataclasses.replace(config.latents, **given(num_latents=latents, codebook_size=codebook, groups=parsed_groups)),
-            training=dataclasses.replace(config.training, **given(steps=steps)),
-            evaluation=dataclasses.replace(config.evaluation, **given(samples=samples)),
+            data={"source": data, **given(image_size=image_size)},
+            latents=given(num_latents=latents, codebook_size=codebook, groups=parsed_groups),
+            training=given(steps=steps),
+            evaluation=given(samples=samples),
         )
         results = run_study(config, out, (DISCO,) if disco_only else (PLAIN, DISCO))
     except ValueError as error:  # ImageDataError, RunError, bad settings

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from disco_dock.benchmark.config import DISCO_BLIND, VINA, BenchmarkConfig
-from disco_dock.benchmark.inputs import BenchmarkComplex, heavy_positions_in_reference_order, load_complex
+from disco_dock.benchmark.inputs import BenchmarkComplex, load_complex
+from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, pose_rmsds, posebusters_check, summarize
 from disco_dock.docking.config import BLIND, POCKET
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
@@ -156,7 +157,7 @@ class DiscoDockMethod:
         from disco_dock.docking.pocket import Pocket
 
         model = self._loaded_model()
-        pocket = Pocket.from_box(complex_.box.center, complex_.box.size, model.config.pocket.radius) if self.mode == POCKET else None
+        pocket = Pocket.from_box(complex_.box, model.config.pocket.radius) if self.mode == POCKET else None
         sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
         result = dock(complex_.protein, complex_.start, model, pocket, sampling, self.config.device, complex_.name)
         poses = [heavy_positions_in_reference_order(pose.mol, complex_.crystal.mol)[0] for pose in result.poses]

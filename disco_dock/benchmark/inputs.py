@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,27 +23,8 @@ from rdkit.Geometry import Point3D
 from disco_dock.docking.data.conformers import generate_conformers
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
-from disco_dock.docking.data.ligand import Ligand, read_ligand, rdkit_messages
-
-
-@dataclass(frozen=True)
-class Box:
-    """An axis-aligned search box (A)."""
-
-    center: tuple[float, float, float]
-    size: tuple[float, float, float]
-
-    @classmethod
-    def from_vina_json(cls, path: Path) -> "Box":
-        """A box from a JSON file with Vina's keys center_x.. and size_x.."""
-        values = json.loads(path.read_text())
-        return cls(tuple(float(values[f"center_{a}"]) for a in "xyz"), tuple(float(values[f"size_{a}"]) for a in "xyz"))
-
-    @classmethod
-    def around(cls, positions: np.ndarray, padding: float) -> "Box":
-        """The bounding box of `positions` (N, 3), each edge grown by `padding`."""
-        low, high = positions.min(axis=0), positions.max(axis=0)
-        return cls(tuple(((low + high) / 2).tolist()), tuple((high - low + padding).tolist()))
+from disco_dock.docking.data.ligand import Ligand, rdkit_messages, read_ligand
+from disco_dock.docking.pocket import Box
 
 
 @dataclass(frozen=True)
@@ -96,39 +76,7 @@ def load_complex(source: ComplexSource, seed: int, box_padding: float) -> Benchm
     start, start_source = _start_conformer(source, crystal, seed)
     box_file = Path(source.ligand).with_name(f"{source.name}_box.json")
     if box_file.is_file():
-        box, box_source = Box.from_vina_json(box_file), str(box_file)
+        box, box_source = Box.from_json(box_file), str(box_file)
     else:
         box, box_source = Box.around(crystal.positions, box_padding), f"crystal ligand + {box_padding:g} A"
     return BenchmarkComplex(source.name, source.protein, crystal, start, start_source, box, box_source)
-
-
-def _skeleton(mol: Chem.Mol) -> Chem.Mol:
-    """The heavy-atom graph of `mol` with elements only: single bonds, no charges, no aromaticity."""
-    skeleton = Chem.RWMol(Chem.RemoveAllHs(mol, sanitize=False))
-    for atom in skeleton.GetAtoms():
-        atom.SetFormalCharge(0)
-        atom.SetIsAromatic(False)
-        atom.SetNoImplicit(True)
-        atom.SetNumExplicitHs(0)
-        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
-    for bond in skeleton.GetBonds():
-        bond.SetBondType(Chem.BondType.SINGLE)
-        bond.SetIsAromatic(False)
-    skeleton.UpdatePropertyCache(strict=False)
-    return skeleton.GetMol()
-
-
-def heavy_positions_in_reference_order(mol: Chem.Mol, reference: Chem.Mol) -> np.ndarray:
-    """(K, N, 3) heavy-atom positions of every conformer of `mol`, reordered to `reference`'s atoms.
-
-    The atoms are matched on the heavy-atom graph with elements only (bond orders, charges
-    and aromaticity may be written differently); DataError when the graphs differ.
-    """
-    heavy = Chem.RemoveAllHs(mol, sanitize=False)
-    if heavy.GetNumAtoms() != reference.GetNumAtoms():
-        raise DataError("pose", f"{heavy.GetNumAtoms()} heavy atoms, the crystal ligand has {reference.GetNumAtoms()}")
-    match = _skeleton(heavy).GetSubstructMatch(_skeleton(reference))
-    if len(match) != reference.GetNumAtoms():
-        raise DataError("pose", "its heavy-atom graph does not match the crystal ligand's")
-    order = list(match)
-    return np.stack([conformer.GetPositions()[order] for conformer in heavy.GetConformers()])

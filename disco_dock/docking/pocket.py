@@ -9,6 +9,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from torch import Tensor
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import subgraph
@@ -26,6 +27,37 @@ RESIDUE_FIELDS = ("x", "pos", "n_rel", "c_rel", "sidechain_rel", "sidechain_mask
 
 
 @dataclass(frozen=True)
+class Box:
+    """An axis-aligned search box (A), as Vina's: its centre and edge lengths."""
+
+    center: tuple[float, float, float]
+    size: tuple[float, float, float]
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "Box":
+        """The box of a Vina box JSON file (center_x/y/z, size_x/y/z); DataError naming the file."""
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+            x, y, z = (float(values[key]) for key in BOX_CENTRE_KEYS)
+            width, height, depth = (float(values[key]) for key in BOX_SIZE_KEYS)
+        except FileNotFoundError:
+            raise DataError(path, "file not found") from None
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            keys = ", ".join(BOX_CENTRE_KEYS + BOX_SIZE_KEYS)
+            raise DataError(path, f"not a box file: expected JSON with numbers {keys} ({type(error).__name__}: {error})") from None
+        return cls((x, y, z), (width, height, depth))
+
+    @classmethod
+    def around(cls, positions: np.ndarray, padding: float) -> "Box":
+        """The bounding box of `positions` (N, 3), each edge grown by `padding` (A)."""
+        low, high = positions.min(axis=0), positions.max(axis=0)
+        x, y, z = ((low + high) / 2).tolist()
+        width, height, depth = (high - low + padding).tolist()
+        return cls((x, y, z), (width, height, depth))
+
+
+@dataclass(frozen=True)
 class Pocket:
     """Where to dock: the pocket centre (A) and the radius of the receptor crop around it (A)."""
 
@@ -33,11 +65,11 @@ class Pocket:
     radius: float
 
     @classmethod
-    def from_box(cls, centre: tuple[float, float, float], size: tuple[float, float, float], min_radius: float) -> "Pocket":
+    def from_box(cls, box: Box, min_radius: float) -> "Pocket":
         """The pocket of a search box: its centre, and a radius of half the box diagonal but at
         least `min_radius` (the model's crop radius)."""
-        half_diagonal = 0.5 * math.sqrt(sum(float(edge) ** 2 for edge in size))
-        x, y, z = (float(value) for value in centre)
+        half_diagonal = 0.5 * math.sqrt(sum(float(edge) ** 2 for edge in box.size))
+        x, y, z = (float(value) for value in box.center)
         return cls((x, y, z), max(min_radius, half_diagonal))
 
 
@@ -56,16 +88,7 @@ def docking_mode(pocket_given: bool, model_mode: str | None = None) -> str:
 
 def read_box(path: str | Path, min_radius: float) -> Pocket:
     """The pocket of a Vina box JSON file (center_x/y/z, size_x/y/z), as `Pocket.from_box`."""
-    path = Path(path)
-    try:
-        box = json.loads(path.read_text())
-        centre, size = ([float(box[key]) for key in keys] for keys in (BOX_CENTRE_KEYS, BOX_SIZE_KEYS))
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except (OSError, ValueError, TypeError, KeyError) as error:
-        keys = ", ".join(BOX_CENTRE_KEYS + BOX_SIZE_KEYS)
-        raise DataError(path, f"not a box file: expected JSON with numbers {keys} ({type(error).__name__}: {error})") from None
-    return Pocket.from_box(centre, size, min_radius)
+    return Pocket.from_box(Box.from_json(path), min_radius)
 
 
 def parse_centre(text: str) -> tuple[float, float, float]:

@@ -14,7 +14,8 @@ from rdkit.Chem import AllChem
 
 from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.harness import DiscoDockMethod, MethodOutput, MethodSpec, ModelFile, run_benchmark
-from disco_dock.benchmark.inputs import heavy_positions_in_reference_order, load_complex
+from disco_dock.benchmark.inputs import load_complex
+from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
 from disco_dock.benchmark.metrics import plain_rmsd, pose_rmsds, summarize
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, SamplingConfig
@@ -136,7 +137,7 @@ def test_disco_dock_method_docks_the_start_molecule_in_memory_into_the_box(tmp_p
     monkeypatch.setattr(Chem, "SDWriter", None)  # no file round trip
     output = DiscoDockMethod(config, MethodSpec("pocket", POCKET, ModelFile.read(model_files[POCKET])))(complex_)
     model = DockingModel.load(model_files[POCKET])
-    pocket = Pocket.from_box(complex_.box.center, complex_.box.size, model.config.pocket.radius)
+    pocket = Pocket.from_box(complex_.box, model.config.pocket.radius)
     result = dock(complex_.protein, complex_.start, model, pocket, SamplingConfig(samples=2, steps=2))
     np.testing.assert_array_equal(output.poses, result.positions)  # the start conformer is in the crystal's atom order
     assert output.scores == result.confidences.tolist()

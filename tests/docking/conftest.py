@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-# POSEBUSTERS and the helpers are re-exported for tests/docking/physics until it imports tests.support.
-from tests.support.complexes import COMPLEXES, POSEBUSTERS, ligand_path, make_complex, protein_path  # noqa: F401
+from tests.support.complexes import COMPLEXES, ligand_path, make_complex, protein_path
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from disco_dock.docking.data.conformers import generate_conformers
 from disco_dock.docking.data.ligand import load_ligand
 from disco_dock.docking.data.protein import read_protein
 from disco_dock.docking.dock import dock
-from disco_dock.docking.pocket import NO_POCKET, Pocket, docking_mode, read_box, reference_centre
+from disco_dock.docking.pocket import NO_POCKET, Box, Pocket, docking_mode, read_box, reference_centre
 from disco_dock.docking.results import DockingResult
 from disco_dock.docking.writer import write_result
 from tests.support.complexes import ligand_path, protein_path
@@ -134,11 +134,11 @@ def test_docking_mode_is_one_rule(model_files):
 
 
 def test_a_box_pocket_has_half_the_diagonal_as_radius_but_at_least_the_models(tmp_path):
-    assert Pocket.from_box((1, 2, 3), (6, 8, 0), min_radius=4.0) == Pocket((1.0, 2.0, 3.0), 5.0)
-    assert Pocket.from_box((1, 2, 3), (6, 8, 0), min_radius=20.0).radius == 20.0
+    assert Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), min_radius=4.0) == Pocket((1.0, 2.0, 3.0), 5.0)
+    assert Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), min_radius=20.0).radius == 20.0
     path = tmp_path / "box.json"
     path.write_text(json.dumps({"center_x": 1, "center_y": 2, "center_z": 3, "size_x": 6, "size_y": 8, "size_z": 0}))
-    assert read_box(path, min_radius=4.0) == Pocket.from_box((1, 2, 3), (6, 8, 0), 4.0)
+    assert read_box(path, min_radius=4.0) == Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), 4.0)
 
 
 def test_same_seed_same_poses(tmp_path, model_files):

@@ -262,3 +262,35 @@ def featurize_ligand(mol: Chem.Mol) -> LigandFeatures:
         bond_index=index.reshape(2, -1),
         bond_features=np.array(bond_rows + bond_rows, dtype=np.int64).reshape(-1, len(BOND_FEATURES)),
     )
+
+
+def element_skeleton(mol: Chem.Mol) -> Chem.Mol:
+    """The heavy-atom graph of `mol` with elements only: single bonds, no charges, no aromaticity."""
+    skeleton = Chem.RWMol(Chem.RemoveAllHs(mol, sanitize=False))
+    for atom in skeleton.GetAtoms():
+        atom.SetFormalCharge(0)
+        atom.SetIsAromatic(False)
+        atom.SetNoImplicit(True)
+        atom.SetNumExplicitHs(0)
+        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+    for bond in skeleton.GetBonds():
+        bond.SetBondType(Chem.BondType.SINGLE)
+        bond.SetIsAromatic(False)
+    skeleton.UpdatePropertyCache(strict=False)
+    return skeleton.GetMol()
+
+
+def heavy_positions_in_reference_order(mol: Chem.Mol, reference: Chem.Mol) -> np.ndarray:
+    """(K, N, 3) heavy-atom positions of every conformer of `mol`, reordered to `reference`'s atoms.
+
+    The atoms are matched on the heavy-atom graph with elements only (bond orders, charges
+    and aromaticity may be written differently); DataError when the graphs differ.
+    """
+    heavy = Chem.RemoveAllHs(mol, sanitize=False)
+    if heavy.GetNumAtoms() != reference.GetNumAtoms():
+        raise DataError("pose", f"{heavy.GetNumAtoms()} heavy atoms, the crystal ligand has {reference.GetNumAtoms()}")
+    match = element_skeleton(heavy).GetSubstructMatch(element_skeleton(reference))
+    if len(match) != reference.GetNumAtoms():
+        raise DataError("pose", "its heavy-atom graph does not match the crystal ligand's")
+    order = list(match)
+    return np.stack([conformer.GetPositions()[order] for conformer in heavy.GetConformers()])

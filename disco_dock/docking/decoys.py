@@ -1,0 +1,201 @@
+"""Candidate poses of training complexes, labelled by their RMSD to the crystal pose: the data a
+pose-ranking (confidence) model learns from (`disco-dock decoys`).
+
+For each complex of a dataset folder (optionally restricted to a split file):
+
+* the starting conformer and search box are the benchmark's (`benchmark.inputs.load_complex`:
+  a seeded ETKDG conformer of the crystal ligand's molecule, the box around the crystal ligand
+  grown by `box_padding` per axis), so training candidates look like the benchmark's;
+* Vina's Monte-Carlo search from that conformer gives up to `num_poses` poses (source "vina"),
+  and Vina's local optimisation of the crystal pose one near-native pose (source "crystal-refined");
+* every pose gets its Vina score and its symmetry-corrected heavy-atom RMSD to the crystal pose.
+
+Each complex is written to `OUT/<name>.npz` (positions (K, N, 3) in the crystal ligand's atom
+order, which is the preprocessed graph's, scores, RMSDs, sources, and the settings as JSON), by
+a child process with a time cap; a complex over the cap or failing is listed in `failures.csv`
+and counted as a miss. Complexes already in OUT are skipped, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from disco_dock.benchmark.inputs import load_complex
+from disco_dock.benchmark.metrics import pose_rmsds
+from disco_dock.core.config import Settings
+from disco_dock.core.training import progress
+from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
+from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.physics import VinaPocket
+
+FAILURES_FILE = "failures.csv"
+VINA, CRYSTAL_REFINED = "vina", "crystal-refined"
+
+
+@dataclass(frozen=True)
+class DecoyConfig(Settings):
+    """How candidate poses are made."""
+
+    exhaustiveness: int = 4
+    """Vina's search effort (its default is 8; 4 halves the time and still finds most binding modes)."""
+    num_poses: int = 20
+    """At most this many Vina poses per complex (all kept, whatever their score)."""
+    box_padding: float = 10.0
+    """Box edge = the crystal ligand's extent + this (A, per axis), as the benchmark's boxes."""
+    time_cap_s: float = 120.0
+    """A complex taking longer is abandoned and listed as a failure."""
+    seed: int = 0
+    """Seed of the starting conformer; Vina gets seed + 1 (it reads 0 as "pick one at random")."""
+
+
+@dataclass(frozen=True)
+class ComplexDecoys:
+    """The labelled candidate poses of one complex."""
+
+    name: str
+    positions: np.ndarray
+    """(K, N, 3) heavy-atom positions in the crystal ligand's atom order."""
+    scores: np.ndarray
+    """(K,) Vina scores (kcal/mol)."""
+    rmsds: np.ndarray
+    """(K,) symmetry-corrected RMSDs to the crystal pose (A)."""
+    sources: tuple[str, ...]
+    seconds: float
+
+
+def complex_decoys(source: ComplexSource, config: DecoyConfig) -> ComplexDecoys:
+    """Vina's search poses and the refined crystal pose of one complex, labelled (see the module docstring)."""
+    start = time.perf_counter()
+    inputs = load_complex(source, config.seed, config.box_padding)
+    pocket = VinaPocket.prepare(inputs.protein, inputs.box, seed=config.seed + 1)  # Vina reads 0 as random
+    found = pocket.search(inputs.start, config.exhaustiveness, config.num_poses)
+    crystal = pocket.refine(inputs.crystal.mol)
+    molecules = [pose.mol for pose in found] + [crystal.mol]
+    positions = np.stack([mol.GetConformer().GetPositions() for mol in molecules]).astype(np.float32)
+    return ComplexDecoys(
+        name=source.name,
+        positions=positions,
+        scores=np.array([pose.score for pose in found] + [crystal.score], dtype=np.float32),
+        rmsds=np.array(pose_rmsds(inputs.crystal.mol, positions).values, dtype=np.float32),
+        sources=(VINA,) * len(found) + (CRYSTAL_REFINED,),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def decoy_path(out: Path, name: str) -> Path:
+    """Where the decoys of complex `name` are stored."""
+    return out / f"{name}.npz"
+
+
+def save_decoys(decoys: ComplexDecoys, out: Path, config: DecoyConfig) -> None:
+    """Write one complex's decoys atomically (a temporary file, then a rename)."""
+    path = decoy_path(out, decoys.name)
+    temporary = path.with_name(path.name + ".tmp.npz")
+    meta = {"name": decoys.name, "seconds": decoys.seconds, "config": asdict(config)}
+    np.savez_compressed(
+        temporary, positions=decoys.positions, scores=decoys.scores, rmsds=decoys.rmsds,
+        sources=np.array(decoys.sources), meta=np.array(json.dumps(meta)),
+    )  # fmt: skip
+    os.replace(temporary, path)
+
+
+def load_decoys(path: Path) -> ComplexDecoys:
+    """The decoys stored at `path` by `save_decoys`."""
+    with np.load(path) as stored:
+        meta = json.loads(str(stored["meta"]))
+        sources = tuple(str(source) for source in stored["sources"])
+        return ComplexDecoys(meta["name"], stored["positions"], stored["scores"], stored["rmsds"], sources, meta["seconds"])
+
+
+def _child(source: ComplexSource, out: Path, config: DecoyConfig, errors) -> None:
+    """Run in a child process: make and save one complex's decoys, or report the error."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        save_decoys(complex_decoys(source, config), out, config)
+    except Exception as error:  # everything a complex can raise is reported as its failure
+        errors.put(" ".join(f"{type(error).__name__}: {error}".split()))
+
+
+def run_capped(source: ComplexSource, out: Path, config: DecoyConfig) -> str | None:
+    """Make one complex's decoys in a child process within the time cap; the failure reason, or None."""
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    child = context.Process(target=_child, args=(source, out, config, errors), daemon=True)
+    child.start()
+    child.join(config.time_cap_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return f"over the time cap of {config.time_cap_s:g} s"
+    if not errors.empty():
+        return errors.get()
+    if child.exitcode != 0:
+        return f"the worker process ended with status {child.exitcode}"
+    return None
+
+
+@dataclass(frozen=True)
+class DecoySummary:
+    """What a `generate_decoys` run did."""
+
+    total: int
+    done_before: int
+    made: int
+    failures: dict[str, str]
+    """This run's failures, with reasons."""
+    failed_before: int
+    """Complexes skipped because an earlier run failed on them."""
+
+    def text(self) -> str:
+        """One line for the terminal."""
+        return (
+            f"{self.done_before + self.made}/{self.total} complexes with decoys: {self.made} made now, "
+            f"{self.done_before} there before, {len(self.failures)} failed now, {self.failed_before} failed before"
+        )
+
+
+def _failed_names(path: Path) -> list[str]:
+    """The complexes listed in a failures file (none when there is no file)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [row["name"] for row in csv.DictReader(handle)]
+
+
+def generate_decoys(
+    data: Path, out: Path, config: DecoyConfig = DecoyConfig(), ids: Path | None = None, retry_failures: bool = False
+) -> DecoySummary:
+    """Decoys for every complex of `data` (or of the split file `ids`) not yet in `out`;
+    failures (with reasons) appended to `out/failures.csv` and not tried again unless
+    `retry_failures`. DataError for a bad dataset or split."""
+    sources = discover_complexes(data)
+    if ids is not None:
+        wanted = set(read_ids(ids))
+        sources = [source for source in sources if source.name in wanted]
+        if not sources:
+            raise DataError(ids, f"none of its complexes is in {data}")
+    out.mkdir(parents=True, exist_ok=True)
+    failed_before = set(_failed_names(out / FAILURES_FILE)) if not retry_failures else set()
+    done = {source.name for source in sources if decoy_path(out, source.name).is_file()}
+    todo = [source for source in sources if source.name not in done | failed_before]
+    failures: dict[str, str] = {}
+    new_file = not (out / FAILURES_FILE).is_file()
+    with (out / FAILURES_FILE).open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new_file:
+            writer.writerow(["name", "reason"])
+        for source in progress(todo, desc="decoys"):
+            reason = run_capped(source, out, config)
+            if reason is not None:
+                failures[source.name] = reason
+                writer.writerow([source.name, reason])
+                handle.flush()
+    return DecoySummary(len(sources), len(done), len(todo) - len(failures), failures, len(failed_before))

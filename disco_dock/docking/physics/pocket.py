@@ -1,0 +1,155 @@
+"""A per-complex Vina context: receptor and maps prepared once, then any number of ligand poses.
+
+`VinaPocket.prepare(protein, box)` converts the receptor (`receptor.receptor_pdbqt`) and computes
+Vina's grid maps over the box, for every atom type; afterwards, per pose:
+
+* `score(mol)`: Vina's score of the pose as it is (kcal/mol);
+* `refine(mol)`: Vina's local optimisation (BFGS over position, orientation and torsions: bond
+  lengths, angles, ring shapes and chirality stay as they are);
+* `search(mol, ...)`: Vina's Monte-Carlo docking from the molecule's conformer (its bond
+  lengths, angles and rings; position, orientation and torsions are searched).
+
+Poses leaving the box: Vina only has maps inside the box, and on a ligand outside them it ends
+the whole process. So `score` and `refine` check every atom Vina models (heavy atoms and polar
+hydrogens, as in the ligand PDBQT) against the box first and raise `PhysicsError` for a pose that sticks out; nothing is
+clipped (that would change the pose) and the maps are not enlarged silently (that costs a new
+map computation). Callers test poses with `contains` and build the box to hold the poses they
+will refine: `VinaPocket.around(protein, poses, padding)` for blind mode. During `refine` and
+`search` Vina's own out-of-grid penalty keeps the ligand inside the box.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import rdMolAlign
+
+from disco_dock.docking.pocket import Box
+from disco_dock.docking.physics.errors import PhysicsError
+from disco_dock.docking.physics.ligand import heavy_atoms, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
+from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
+
+BLIND_PADDING = 8.0
+"""Default growth of each edge of a box around poses (A), 4 A on either side."""
+
+
+@dataclass(frozen=True)
+class RefinedPose:
+    """One pose after Vina's local optimisation."""
+
+    mol: Chem.Mol
+    """Heavy atoms in the input's heavy-atom order, refined coordinates."""
+    score: float
+    """Vina score of the refined pose (kcal/mol)."""
+    unrefined_score: float
+    """Vina score of the input pose (kcal/mol)."""
+    shift: float
+    """Heavy-atom RMSD between the input and the refined pose (A, symmetry-aware, no alignment)."""
+
+
+@dataclass(frozen=True)
+class DockedPose:
+    """One pose from Vina's search."""
+
+    mol: Chem.Mol
+    """Heavy atoms in the input's heavy-atom order."""
+    score: float
+    """Vina score (kcal/mol)."""
+
+
+def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int):
+    """A `vina.Vina` with the receptor set and maps computed over `box`."""
+    from vina import Vina
+
+    engine = Vina(sf_name="vina", cpu=cpu, seed=seed, verbosity=0)
+    with tempfile.TemporaryDirectory(prefix="disco-dock-vina-") as folder:
+        receptor_file = Path(folder) / "receptor.pdbqt"
+        receptor_file.write_text(receptor.text)
+        engine.set_receptor(rigid_pdbqt_filename=str(receptor_file))
+    engine.compute_vina_maps(center=list(box.center), box_size=list(box.size))
+    return engine
+
+
+class VinaPocket:
+    """Vina set up on one receptor and box; scores, refines and docks poses (see the module docstring)."""
+
+    def __init__(self, receptor: ReceptorPDBQT, box: Box, cpu: int = 1, seed: int = 1) -> None:
+        if min(box.size) <= 0 or not np.isfinite(box.center + box.size).all():
+            raise PhysicsError(f"invalid Vina box: centre {box.center}, size {box.size}")
+        self.receptor, self.box, self.cpu, self.seed = receptor, box, cpu, seed
+        self._engine = _engine(receptor, box, cpu, seed)
+
+    @classmethod
+    def prepare(cls, protein: str | Path, box: Box, cpu: int = 1, seed: int = 1) -> VinaPocket:
+        """Receptor from the PDB file `protein`, maps over `box`; `seed` is the default search seed (0: Vina picks one)."""
+        return cls(receptor_pdbqt(protein), box, cpu, seed)
+
+    @classmethod
+    def around(
+        cls, protein: str | Path, poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING, cpu: int = 1, seed: int = 1
+    ) -> VinaPocket:
+        """Blind mode: the box is the bounding box of every pose's atoms, each edge grown by `padding` (A)."""
+        if not poses:
+            raise PhysicsError("no poses to put a box around")
+        positions = np.concatenate([with_hydrogens(mol).GetConformer().GetPositions() for mol in poses])
+        return cls.prepare(protein, Box.around(positions, padding), cpu, seed)
+
+    def contains(self, mol: Chem.Mol) -> bool:
+        """Whether every atom Vina models of `mol` (heavy atoms and polar hydrogens) lies inside the box."""
+        return self._overhang(ligand_pdbqt(mol)) == 0.0
+
+    def _overhang(self, pdbqt: str) -> float:
+        """How far (A) the farthest atom of a ligand PDBQT sticks out of the box; 0 inside."""
+        positions = np.array(
+            [[float(line[i : i + 8]) for i in (30, 38, 46)] for line in pdbqt.splitlines() if line.startswith(("ATOM", "HETATM"))]
+        )
+        offset = np.abs(positions - np.asarray(self.box.center)) - np.asarray(self.box.size) / 2
+        return float(max(offset.max(), 0.0))
+
+    def _load(self, mol: Chem.Mol) -> None:
+        """Set `mol`'s pose as Vina's ligand, after checking that it lies inside the box."""
+        pdbqt = ligand_pdbqt(mol)
+        overhang = self._overhang(pdbqt)
+        if overhang > 0:
+            raise PhysicsError(f"the pose leaves the Vina box by {overhang:.2f} A: make the box bigger")
+        self._engine.set_ligand_from_string(pdbqt)
+
+    def score(self, mol: Chem.Mol) -> float:
+        """Vina's score of `mol`'s pose as it is (kcal/mol)."""
+        self._load(mol)
+        return float(self._engine.score()[0])
+
+    def refine(self, mol: Chem.Mol, max_steps: int = 0) -> RefinedPose:
+        """Vina's local optimisation of `mol`'s pose; `max_steps` 0 is Vina's default, (25 + atoms) / 3."""
+        self._load(mol)
+        unrefined = float(self._engine.score()[0])
+        refined_score = float(self._engine.optimize(max_steps=max_steps)[0])
+        with tempfile.TemporaryDirectory(prefix="disco-dock-vina-") as folder:  # Vina writes the pose to files only
+            pose_file = Path(folder) / "pose.pdbqt"
+            self._engine.write_pose(str(pose_file))
+            refined = poses_from_pdbqt(pose_file.read_text(), mol)[0]
+        shift = rdMolAlign.CalcRMS(refined, heavy_atoms(mol))
+        return RefinedPose(refined, refined_score, unrefined, float(shift))
+
+    def search(
+        self, mol: Chem.Mol, exhaustiveness: int = 8, num_poses: int = 20, seed: int | None = None, energy_range: float = math.inf
+    ) -> list[DockedPose]:
+        """Vina's docking from `mol`'s conformer: up to `num_poses` poses, best first.
+
+        Poses scoring more than `energy_range` (kcal/mol) above the best are dropped (Vina's
+        command line uses 3; the default keeps all). A `seed` other than the pocket's costs one
+        more map computation (Vina fixes the seed when it is created).
+        """
+        pdbqt = ligand_pdbqt(mol)
+        engine = self._engine if seed is None or seed == self.seed else _engine(self.receptor, self.box, self.cpu, seed)
+        engine.set_ligand_from_string(pdbqt)
+        engine.dock(exhaustiveness=exhaustiveness, n_poses=num_poses)
+        poses = poses_from_pdbqt(engine.poses(n_poses=num_poses, energy_range=energy_range), mol)
+        scores = engine.energies(n_poses=num_poses, energy_range=energy_range)[:, 0]
+        return [DockedPose(pose, float(score)) for pose, score in zip(poses, scores, strict=True)]

@@ -1,0 +1,85 @@
+"""Vina on one pocket: scoring, refinement, search, poses outside the box and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit import Chem
+from rdkit.Chem import AllChem, rdMolAlign
+
+from disco_dock.docking.physics import PhysicsError, VinaPocket, check_poses
+from disco_dock.docking.physics.ligand import with_positions
+from disco_dock.docking.pocket import Box
+from tests.support.complexes import protein_path
+from tests.support.poses import assert_one_line, assert_same_molecule, crystal, perturbed, pushed_into_protein
+
+
+@pytest.mark.parametrize(("name", "seed"), [("1of6", 0), ("1s3v", 1), ("1ia1", 2)])
+def test_refinement_lowers_the_score_and_keeps_the_molecule(pocket, name: str, seed: int) -> None:
+    start = perturbed(crystal(name), seed)
+    refined = pocket(name).refine(start)
+    assert refined.unrefined_score == pytest.approx(pocket(name).score(start), abs=1e-3)
+    assert refined.score < refined.unrefined_score
+    assert refined.shift == pytest.approx(rdMolAlign.CalcRMS(refined.mol, start), abs=1e-6) and refined.shift > 0.05
+    assert pocket(name).score(refined.mol) == pytest.approx(refined.score, abs=0.05)
+    assert_same_molecule(crystal(name), refined.mol)
+
+
+def test_refinement_resolves_a_clash(pocket) -> None:
+    clashing = pushed_into_protein("1ia1", 2.0)
+    refined = pocket("1ia1").refine(clashing)
+    assert refined.unrefined_score > 0 > refined.score
+    before, after = check_poses([clashing, refined.mol], protein_path("1ia1"))
+    assert "minimum_distance_to_protein" in before.failed
+    assert after.passed, after.failed
+
+
+def test_pose_outside_the_box(pocket) -> None:
+    ligand = crystal("1ia1")
+    outside = with_positions(ligand, ligand.GetConformer().GetPositions() + [20.0, 0.0, 0.0])
+    assert pocket("1ia1").contains(ligand) and not pocket("1ia1").contains(outside)
+    for method in (pocket("1ia1").score, pocket("1ia1").refine):
+        with pytest.raises(PhysicsError) as error:
+            method(outside)
+        assert_one_line(error, "leaves the Vina box")
+
+
+def test_blind_box_holds_the_poses() -> None:
+    ligand = crystal("1of6")
+    pocket = VinaPocket.around(protein_path("1of6"), [ligand], padding=4.0)
+    assert pocket.contains(ligand)
+    assert pocket.refine(ligand).score < 0
+
+
+@pytest.mark.parametrize(
+    ("mol", "words"),
+    [
+        (Chem.MolFromSmiles("c1ccccc1O"), ("no conformer",)),
+        (
+            with_positions(crystal("1ia1"), np.full((19, 3), np.nan)),
+            ("not all finite",),
+        ),
+    ],
+    ids=["no-conformer", "nan"],
+)
+def test_bad_molecules_give_one_line(pocket, mol: Chem.Mol, words: tuple[str, ...]) -> None:
+    for method in (pocket("1ia1").score, pocket("1ia1").refine, pocket("1ia1").search):
+        with pytest.raises(PhysicsError) as error:
+            method(mol)
+        assert_one_line(error, *words)
+
+
+def test_missing_protein_file(tmp_path) -> None:
+    with pytest.raises(PhysicsError) as error:
+        VinaPocket.prepare(tmp_path / "absent.pdb", Box((0.0, 0.0, 0.0), (10.0, 10.0, 10.0)))
+    assert_one_line(error, "absent.pdb")
+
+
+def test_search_finds_the_crystal_pose(pocket) -> None:
+    ligand = Chem.AddHs(crystal("1ia1"))
+    AllChem.EmbedMolecule(ligand, randomSeed=1)  # start from a fresh conformer, not the crystal pose
+    poses = pocket("1ia1").search(ligand, exhaustiveness=4, num_poses=9, seed=7)
+    scores = [pose.score for pose in poses]
+    assert 1 < len(poses) <= 9 and scores == sorted(scores)
+    assert min(rdMolAlign.CalcRMS(pose.mol, crystal("1ia1")) for pose in poses) < 2.0
+    assert_same_molecule(crystal("1ia1"), poses[0].mol)
