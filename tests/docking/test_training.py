@@ -178,6 +178,7 @@ def test_confidence_stage_runs_end_to_end(splits: dict[str, Path], score_run: Pa
     assert {"bce", "val_accuracy", "val_auroc", "val_top1_2A"} <= last.keys()
 
 
+@pytest.mark.slow
 def test_two_processes_train_with_ddp_on_cpu(splits: dict[str, Path], tmp_path: Path):
     run_dir = tmp_path / "run"
     command = [
