@@ -96,12 +96,19 @@ def predict(
     prior_temperature: float = typer.Option(None, help="Temperature of the latent prior [default: SamplingConfig's]."),
     guidance: float = typer.Option(None, help="Classifier-free guidance scale on the latents, 0 = none [default: SamplingConfig's]."),
     ode: bool = typer.Option(False, "--ode", help="Probability-flow ODE instead of the reverse SDE."),
+    refine: bool = typer.Option(None, "--refine/--no-refine", help="Vina local optimisation of every pose [default: PhysicsConfig's]."),
+    vina_search: bool = typer.Option(None, "--vina-search/--no-vina-search", help="Add Vina's search poses (pocket mode) [default: PhysicsConfig's]."),
+    vina_exhaustiveness: int = typer.Option(None, min=1, help="Vina's search effort [default: PhysicsConfig's]."),
+    vina_poses: int = typer.Option(None, min=1, help="Vina search poses at most [default: PhysicsConfig's]."),
+    checks: bool = typer.Option(None, "--checks/--no-checks", help="PoseBusters validity checks of every pose [default: PhysicsConfig's]."),
+    rank_by: str = typer.Option(None, help="auto, confidence, vina or sample [default: PhysicsConfig's]."),
+    hydrogens: bool = typer.Option(False, "--hydrogens", help="Write poses with hydrogens (added in 3D); heavy atoms otherwise."),
 ) -> None:
     """Dock a ligand into a protein (or every complex of a CSV) with a trained model."""
     from disco_dock.core.training import pick_device
     from disco_dock.docking.batch import predict_batch
     from disco_dock.docking.bundle import DockingModel, default_model_path
-    from disco_dock.docking.config import SamplingConfig
+    from disco_dock.docking.config import PhysicsConfig, SamplingConfig
     from disco_dock.docking.data.errors import DataError
     from disco_dock.docking.dock import dock
     from disco_dock.docking.pocket import docking_mode, pocket_from_options
@@ -111,6 +118,13 @@ def predict(
     if not (single or batch) or (single and csv is not None):
         fail("give --protein and --ligand, or --csv")
     sampling = SamplingConfig(ode=ode, **given(samples=samples, steps=steps, seed=seed, prior_temperature=prior_temperature, guidance=guidance))
+    try:
+        physics = PhysicsConfig().replace(**given(
+            refine=refine, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
+            check_validity=checks, rank_by=rank_by,
+        ))  # fmt: skip
+    except ValueError as error:
+        fail(str(error))
     mode = docking_mode(pocket_given=bool(box or pocket_center or reference_ligand))
     checkpoint = checkpoint or default_model_path(mode)
     if not checkpoint.is_file() and checkpoint == default_model_path(mode):
@@ -121,11 +135,11 @@ def predict(
             torch_device = pick_device(device)
             model = DockingModel.load(checkpoint, torch_device)
             if csv is not None:
-                results, failures = predict_batch(csv, model, sampling, out, torch_device)
+                results, failures = predict_batch(csv, model, sampling, out, torch_device, physics, hydrogens)
             else:
                 pocket = pocket_from_options(model.config.pocket.radius, box, pocket_center, pocket_radius, reference_ligand)
-                results, failures = [dock(protein, ligand, model, pocket, sampling, torch_device)], []
-                write_result(results[0], out)
+                results, failures = [dock(protein, ligand, model, pocket, sampling, torch_device, physics=physics)], []
+                write_result(results[0], out, hydrogens)
         except (DataError, ValueError) as error:
             fail(" ".join(str(error).split()))
     typer.echo(f"{sum(len(result.poses) for result in results)} poses written to {out} (table: {out / RESULTS_FILE})")

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from disco_dock.benchmark.config import METHODS, VINA, BenchmarkConfig, Variant
-from disco_dock.benchmark.harness import method_specs, run_benchmark, select_complexes, write_summary
+from disco_dock.benchmark.harness import run_benchmark, select_complexes, write_summary
+from disco_dock.benchmark.methods import method_specs
 from disco_dock.docking.data.errors import DataError
 
 
@@ -36,7 +37,8 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     parser.add_argument("--limit", type=int, help="run only the first K complexes")
     parser.add_argument("--seed", type=int, default=BenchmarkConfig.seed, help="seed of the starting conformers, Vina and disco-dock")
     parser.add_argument("--vina-cpu", type=int, default=1, help="CPUs for Vina (default 1)")
-    parser.add_argument("--vina-exhaustiveness", type=int, default=8)
+    parser.add_argument("--vina-exhaustiveness", type=int, default=BenchmarkConfig.vina_exhaustiveness)
+    parser.add_argument("--vina-poses", type=int, default=BenchmarkConfig.vina_poses, help="Vina poses per complex, also as disco-dock-pocket-vina candidates")
     parser.add_argument("--no-posebusters", action="store_true", help="skip PoseBusters checks of the top-1 poses")
     parser.add_argument("--device", default="cpu", help="torch device for disco-dock")
     parser.add_argument("--summary-only", action="store_true", help="only rewrite the summary from the records so far")
@@ -56,6 +58,7 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
         seed=args.seed,
         vina_cpu=args.vina_cpu,
         vina_exhaustiveness=args.vina_exhaustiveness,
+        vina_poses=args.vina_poses,
         posebusters=not args.no_posebusters,
         device=args.device,
     )

@@ -6,10 +6,22 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from disco_dock.docking.config import SamplingConfig
+from disco_dock.docking.config import PhysicsConfig, SamplingConfig
+from disco_dock.docking.pocket import BOX_PADDING
 
 VINA, DISCO_BLIND, DISCO_POCKET = "vina", "disco-dock-blind", "disco-dock-pocket"
-METHODS = (VINA, DISCO_BLIND, DISCO_POCKET)
+DISCO_POCKET_REFINED, DISCO_POCKET_VINA = "disco-dock-pocket-refined", "disco-dock-pocket-vina"
+LEARNED_ONLY = PhysicsConfig(refine=False, vina_search=False, check_validity=False)
+METHOD_PHYSICS = {
+    DISCO_BLIND: LEARNED_ONLY,
+    DISCO_POCKET: LEARNED_ONLY,
+    DISCO_POCKET_REFINED: PhysicsConfig(refine=True, vina_search=False, rank_by="vina"),
+    DISCO_POCKET_VINA: PhysicsConfig(refine=True, vina_search=True, rank_by="vina"),
+}
+"""disco-dock's methods by name and their physics stage: the learned model alone (confidence
+ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
+as candidates (exhaustiveness and number of poses: the run's Vina settings)."""
+METHODS = (VINA, *METHOD_PHYSICS)
 """The methods the harness knows by name."""
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """What a variant's name may look like (it names its `.jsonl` file and its table row)."""
@@ -57,9 +69,9 @@ class BenchmarkConfig:
     """Run only the first `limit` complexes (after the split)."""
     seed: int = SamplingConfig.seed
     """Seed of the PDBbind starting conformers, Vina and disco-dock's sampling."""
-    box_padding: float = 10.0
+    box_padding: float = BOX_PADDING
     """Box edge = the crystal ligand's extent + this (A, per axis), where no `_box.json` is given."""
-    vina_exhaustiveness: int = 8
+    vina_exhaustiveness: int = PhysicsConfig.vina_exhaustiveness
     vina_poses: int = 10
     vina_cpu: int = 1
     posebusters: bool = True

@@ -7,7 +7,7 @@ in every fraction, never dropped). A rerun skips the complexes already in the fi
 interrupted run resumes (and refuses to go on with another model file). `summary.json` and
 `summary.md` are rewritten at the end from everything in the files for the selected complexes.
 
-The methods are Vina, disco-dock-blind and disco-dock-pocket by name, and any number of
+The methods (`methods.py`) are Vina and disco-dock's pipelines by name, and any number of
 disco-dock model bundles under names of their own (`config.Variant`), each in its bundle's mode.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import hashlib
 import json
 import math
 import os
@@ -29,144 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from disco_dock.benchmark.config import DISCO_BLIND, VINA, BenchmarkConfig
+from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.inputs import BenchmarkComplex, load_complex
-from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+from disco_dock.benchmark.methods import Method, MethodSpec, make_method, method_specs
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, pose_rmsds, posebusters_check, summarize
-from disco_dock.docking.config import BLIND, POCKET
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
-
-
-@dataclass(frozen=True)
-class ModelFile:
-    """A disco-dock model bundle that loads: where it is, its docking mode and its fingerprint."""
-
-    path: Path
-    mode: str
-    """The mode the bundle was trained for (its config's)."""
-    sha256: str
-    size_bytes: int
-    modified: str
-    """Last modification time (UTC, ISO 8601)."""
-
-    @classmethod
-    def read(cls, path: Path) -> "ModelFile":
-        """Load the bundle at `path` (DataError naming the file when it cannot be) and fingerprint it."""
-        from disco_dock.docking.bundle import DockingModel
-
-        mode = DockingModel.load(path).config.mode
-        digest = hashlib.sha256()
-        with Path(path).open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        stat = Path(path).stat()
-        modified = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
-        return cls(Path(path), mode, digest.hexdigest(), stat.st_size, modified)
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """One method of a run: its name, the docking mode it is run in and (disco-dock) its model."""
-
-    name: str
-    mode: str
-    model: ModelFile | None = None
-    """None for Vina."""
-
-    @property
-    def information_given(self) -> str:
-        """What the method is told about the binding site (the table's column)."""
-        return "blind" if self.mode == BLIND else "pocket box"
-
-
-def method_specs(config: BenchmarkConfig) -> dict[str, MethodSpec]:
-    """The run's methods by name: `config.methods` (disco-dock-blind/-pocket with `config.model`
-    or the packaged model of their mode), then each variant in its bundle's mode. DataError when
-    a model file is missing or does not load."""
-    from disco_dock.docking.bundle import default_model_path
-
-    specs = {}
-    for name in config.methods:
-        if name == VINA:
-            specs[name] = MethodSpec(name, POCKET)
-        else:
-            mode = BLIND if name == DISCO_BLIND else POCKET
-            specs[name] = MethodSpec(name, mode, ModelFile.read(config.model or default_model_path(mode)))
-    for variant in config.variants:
-        model = ModelFile.read(variant.model)
-        specs[variant.name] = MethodSpec(variant.name, model.mode, model)
-    return specs
-
-
-@dataclass(frozen=True)
-class MethodOutput:
-    """A method's poses of one complex, best first."""
-
-    poses: np.ndarray
-    """(K, N, 3) heavy-atom positions in the crystal ligand's atom order."""
-    scores: list[float]
-    """The method's own score per pose (Vina kcal/mol, disco-dock confidence)."""
-    notes: str = ""
-
-
-Method = Callable[[BenchmarkComplex], MethodOutput]
-"""Docks one complex; raises on failure."""
-
-
-class VinaMethod:
-    """AutoDock Vina in the complex's box."""
-
-    def __init__(self, config: BenchmarkConfig):
-        self.config = config
-
-    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
-        """Vina's poses and scores."""
-        from disco_dock.benchmark.vina import dock_with_vina
-
-        result = dock_with_vina(complex_, self.config)
-        return MethodOutput(result.poses, result.scores, result.notes)
-
-
-class DiscoDockMethod:
-    """disco-dock through `disco_dock.docking.dock.dock`, given the starting molecule in memory:
-    blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
-    half the box diagonal, at least the model's radius). dock embeds its own seeded conformer of
-    the given ligand."""
-
-    def __init__(self, config: BenchmarkConfig, spec: MethodSpec):
-        self.config = config
-        self.mode = spec.mode
-        self.model_file = spec.model.path
-        self._model = None
-
-    def _loaded_model(self):
-        """The model bundle, loaded on first use."""
-        if self._model is None:
-            from disco_dock.docking.bundle import DockingModel
-
-            self._model = DockingModel.load(self.model_file, device=self.config.device)
-        return self._model
-
-    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
-        """disco-dock's ranked poses and confidences."""
-        from disco_dock.docking.config import SamplingConfig
-        from disco_dock.docking.dock import dock
-        from disco_dock.docking.pocket import Pocket
-
-        model = self._loaded_model()
-        pocket = Pocket.from_box(complex_.box, model.config.pocket.radius) if self.mode == POCKET else None
-        sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
-        result = dock(complex_.protein, complex_.start, model, pocket, sampling, self.config.device, complex_.name)
-        poses = [heavy_positions_in_reference_order(pose.mol, complex_.crystal.mol)[0] for pose in result.poses]
-        return MethodOutput(np.stack(poses), result.confidences.tolist())
-
-
-def make_method(spec: MethodSpec, config: BenchmarkConfig) -> Method:
-    """The method `spec` describes: Vina, or disco-dock with its model."""
-    return VinaMethod(config) if spec.model is None else DiscoDockMethod(config, spec)
 
 
 def _results_file(out_dir: Path, method: str) -> Path:
@@ -207,6 +74,7 @@ def run_method(method: Method, name: str, complex_: BenchmarkComplex, config: Be
         "scores": output.scores,
         "symmetry_corrected": rmsds.symmetry_corrected,
         "notes": "; ".join(note for note in (output.notes, rmsds.note) if note),
+        **output.details,
     }
     if config.posebusters and rmsds.values:
         record["posebusters"] = dataclasses.asdict(posebusters_check(complex_.crystal.mol, output.poses[0], complex_.protein))

@@ -11,7 +11,7 @@ import torch
 
 from disco_dock.core.training import progress
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.config import SamplingConfig
+from disco_dock.docking.config import PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.ligand import LIGAND_SUFFIXES
 from disco_dock.docking.data.protein import Receptor, read_protein
@@ -64,13 +64,18 @@ def read_batch(path: str | Path) -> list[dict[str, str]]:
 
 
 def dock_row(
-    row: dict[str, str], receptor: Receptor, model: DockingModel, sampling: SamplingConfig, device: str | torch.device
+    row: dict[str, str],
+    receptor: Receptor,
+    model: DockingModel,
+    sampling: SamplingConfig,
+    device: str | torch.device,
+    physics: PhysicsConfig = PhysicsConfig(),
 ) -> DockingResult:
     """`dock` one row of a batch CSV into its protein's `receptor`, with the row's pocket options."""
     radius = float(row["pocket_radius"]) if row.get("pocket_radius") else None
     pocket = pocket_from_options(model.config.pocket.radius, row.get("box"), row.get("pocket_center"), radius, row.get("reference_ligand"))
     try:
-        return dock(receptor, row["ligand"], model, pocket, sampling, device, row["name"])
+        return dock(receptor, row["ligand"], model, pocket, sampling, device, row["name"], physics)
     except EmptyPocketError as error:
         raise DataError(row["protein"], str(error)) from None
 
@@ -89,6 +94,8 @@ def predict_batch(
     sampling: SamplingConfig,
     out_dir: str | Path,
     device: str | torch.device = "cpu",
+    physics: PhysicsConfig = PhysicsConfig(),
+    hydrogens: bool = False,
 ) -> tuple[list[DockingResult], list[BatchFailure]]:
     """Dock every row of a batch CSV (`read_batch`) and write it to `out_dir/<name>/`
     (`write_result`), each protein read once; a progress bar on stderr. Writes
@@ -108,8 +115,8 @@ def predict_batch(
             receptor = receptors[row["protein"]]
             if isinstance(receptor, DataError):
                 raise receptor
-            result = dock_row(row, receptor, model, sampling, device)
-            written.append((result, write_result(result, out_dir / row["name"])))
+            result = dock_row(row, receptor, model, sampling, device, physics)
+            written.append((result, write_result(result, out_dir / row["name"], hydrogens)))
         except (DataError, ValueError) as error:
             failures.append(BatchFailure(row["name"], " ".join(str(error).split())))
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,45 @@ class SamplingConfig(Settings):
     seed: int = 0
 
 
+RANK_BY = ("auto", "confidence", "vina", "sample")
+"""How the final candidates are ordered (see `PhysicsConfig.rank_by`)."""
+
+
+@dataclass(frozen=True)
+class PhysicsConfig(Settings):
+    """The physics stage after sampling (chosen per run, not stored in the model): Vina's search
+    as a second source of candidates, Vina's local optimisation of every candidate, PoseBusters'
+    validity checks, and the order of the final poses."""
+
+    refine: bool = True
+    """Locally optimise every candidate in the receptor with Vina (kcal/mol scores for all)."""
+    vina_search: bool = False
+    """Add Vina's Monte-Carlo search poses (pocket mode only) to the candidates."""
+    vina_exhaustiveness: int = 8
+    """Vina's search effort (its default)."""
+    vina_poses: int = 9
+    """At most this many Vina search poses (its default)."""
+    check_validity: bool = True
+    """Run PoseBusters' "dock" checks on every final pose."""
+    invalid_last: bool = True
+    """Rank poses that fail a validity check after every valid one."""
+    rank_by: str = "auto"
+    """"confidence" (the model's), "vina" (score, lowest first), "sample" (diffusion samples,
+    then Vina's poses, in their order); "auto": confidence when the model has a confidence model
+    and nothing else scored the poses, else Vina's score when there is one."""
+
+    def __post_init__(self):
+        if self.rank_by not in RANK_BY:
+            raise ValueError(f"unknown ranking {self.rank_by!r}: use one of {', '.join(RANK_BY)}")
+        if self.vina_exhaustiveness < 1 or self.vina_poses < 1:
+            raise ValueError("Vina's exhaustiveness and number of poses must be at least 1")
+
+    @property
+    def uses_vina(self) -> bool:
+        """Whether Vina runs at all (it needs the protein file)."""
+        return self.refine or self.vina_search
+
+
 @dataclass(frozen=True)
 class DockingConfig(Settings):
     """What a trained docking model is: its networks, noise schedules, mode and training."""

@@ -35,6 +35,7 @@ from disco_dock.core.training import progress
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.physics import VinaPocket
+from disco_dock.docking.pocket import BOX_PADDING
 
 FAILURES_FILE = "failures.csv"
 VINA, CRYSTAL_REFINED = "vina", "crystal-refined"
@@ -48,7 +49,7 @@ class DecoyConfig(Settings):
     """Vina's search effort (its default is 8; 4 halves the time and still finds most binding modes)."""
     num_poses: int = 20
     """At most this many Vina poses per complex (all kept, whatever their score)."""
-    box_padding: float = 10.0
+    box_padding: float = BOX_PADDING
     """Box edge = the crystal ligand's extent + this (A, per axis), as the benchmark's boxes."""
     time_cap_s: float = 120.0
     """A complex taking longer is abandoned and listed as a failure."""

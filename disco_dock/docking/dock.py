@@ -10,9 +10,12 @@ one. The same seed gives the same poses. `docking.writer` writes a result to fil
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from rdkit import Chem
 from rdkit.Geometry import Point3D
@@ -20,7 +23,8 @@ from torch import Tensor
 from torch_geometric.data import Batch, HeteroData
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.config import SamplingConfig
+from disco_dock.docking.candidates import physics_stage, ranked, ranking_key
+from disco_dock.docking.config import PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers, rotatable_bonds
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR, build_complex_graph
@@ -63,11 +67,8 @@ def complex_graph(name: str, receptor: Receptor, ligand: Ligand, seed: int) -> H
 
 
 @torch.no_grad()
-def dock_graph(
-    model: DockingModel, graph: HeteroData, sampling: SamplingConfig, centre: Tensor, generator: torch.Generator
-) -> tuple[Tensor, Tensor]:
-    """Dock `sampling.samples` copies of one complex around `centre` (3,): positions (S, N, 3)
-    and confidences (S,) (probabilities of RMSD < 2 A; NaN without a confidence model).
+def sample_graph(model: DockingModel, graph: HeteroData, sampling: SamplingConfig, centre: Tensor, generator: torch.Generator) -> Tensor:
+    """Dock `sampling.samples` copies of one complex around `centre` (3,): positions (S, N, 3).
 
     Latents come from the prior at `sampling.prior_temperature`, shown the ligand's conformer
     at `centre` in a random orientation; None for a model without latents.
@@ -80,13 +81,18 @@ def dock_graph(
         placed[LIGAND].pos = place_ligands(batch, centre, generator, random_torsions=False)
         latents = model.prior.sample(placed, sampling.prior_temperature, generator)
     pos = sample_poses(model.score, batch, model.config.pose_schedules, sampling, latents, centre, generator)
+    return pos.view(sampling.samples, graph[LIGAND].num_nodes, 3)
+
+
+@torch.no_grad()
+def confidences(model: DockingModel, graph: HeteroData, positions: Tensor) -> Tensor:
+    """(K,) the confidence model's probabilities that the ligand poses `positions` (K, N, 3) are
+    within 2 A of the true pose; NaN without a confidence model."""
     if model.confidence is None:
-        confidence = pos.new_full((sampling.samples,), math.nan)
-    else:
-        docked = copy.copy(batch)
-        docked[LIGAND].pos = pos
-        confidence = torch.sigmoid(model.confidence(docked))
-    return pos.view(sampling.samples, graph[LIGAND].num_nodes, 3), confidence
+        return positions.new_full((len(positions),), math.nan)
+    batch = Batch.from_data_list([graph] * len(positions))
+    batch[LIGAND].pos = positions.reshape(-1, 3).to(batch[LIGAND].pos)
+    return torch.sigmoid(model.confidence(batch))
 
 
 def posed(mol: Chem.Mol, pos: Tensor) -> Chem.Mol:
@@ -109,10 +115,13 @@ def dock(
     sampling: SamplingConfig = SamplingConfig(),
     device: str | torch.device = "cpu",
     name: str | None = None,
+    physics: PhysicsConfig = PhysicsConfig(),
 ) -> DockingResult:
     """Dock `ligand` (a file, SMILES or RDKit molecule) into `protein` (a file or a read
     `Receptor`): the ranked poses, in memory. `name` defaults to `default_name`.
 
+    The diffusion samples then go through the physics stage (`candidates.physics_stage`:
+    refinement, Vina's search, validity, as `physics` asks) and are ranked (`candidates.ranked`).
     The mode is `docking_mode`'s: ValueError when a pocket model gets no `pocket`; a blind model
     given a pocket docks there, with a warning. DataError on bad input; an empty pocket is a
     DataError naming the protein file (an `EmptyPocketError` for a `Receptor`).
@@ -132,10 +141,24 @@ def dock(
     graph = graph.to(device)
     centre = graph[RECEPTOR].pos.mean(dim=0) if pocket is None else torch.tensor(pocket.centre, device=device)
     generator = torch.Generator(device=device).manual_seed(sampling.seed)
-    pos, confidence = dock_graph(model, graph, sampling, centre.to(graph[LIGAND].pos.dtype), generator)
-    order = range(len(pos)) if model.confidence is None else torch.argsort(confidence, descending=True, stable=True).tolist()
-    poses = tuple(
-        DockedPose(posed(ligand_input.mol, pos[sample]), rank, float(confidence[sample]), sample)
-        for rank, sample in enumerate(order, start=1)
-    )
+    pos = sample_graph(model, graph, sampling, centre.to(graph[LIGAND].pos.dtype), generator)
+    pool = finite_poses([DockedPose(posed(ligand_input.mol, sample_pos), 0, math.nan, sample) for sample, sample_pos in enumerate(pos)])
+    if physics.uses_vina or physics.check_validity:
+        if receptor.path is None:
+            raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
+        start = posed(ligand_input.mol, graph[LIGAND].pos)
+        pool = physics_stage(pool, start, receptor.path, pocket, physics)
+    positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=pos.dtype, device=pos.device)
+    pool = [dataclasses.replace(pose, confidence=float(value)) for pose, value in zip(pool, confidences(model, graph, positions))]
+    poses = ranked(pool, ranking_key(physics, model.confidence is not None, pool), physics.invalid_last)
     return DockingResult(name, mode, poses)
+
+
+def finite_poses(pool: list[DockedPose]) -> list[DockedPose]:
+    """The poses whose coordinates are all finite (a warning names any left out); DataError when none is."""
+    kept = [pose for pose in pool if np.isfinite(pose.positions).all()]
+    if len(kept) < len(pool):
+        warnings.warn(f"{len(pool) - len(kept)} pose(s) with non-finite coordinates left out", stacklevel=3)
+    if not kept:
+        raise DataError("poses", "every docked pose has non-finite coordinates")
+    return kept

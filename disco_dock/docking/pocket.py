@@ -20,6 +20,8 @@ from disco_dock.docking.data.graph import RECEPTOR, RECEPTOR_RADIUS
 from disco_dock.docking.data.ligand import read_ligand
 
 BOX_CENTRE_KEYS, BOX_SIZE_KEYS = ("center_x", "center_y", "center_z"), ("size_x", "size_y", "size_z")
+BOX_PADDING = 10.0
+"""A search box around a ligand grows each edge by this much (A), as Astex's boxes do."""
 NO_POCKET = "this model docks into a pocket: give --box, --pocket-center or --reference-ligand"
 BLIND_MODEL_IN_POCKET = "this model was trained for blind docking; docking into the given pocket anyway"
 RESIDUE_FIELDS = ("x", "pos", "n_rel", "c_rel", "sidechain_rel", "sidechain_mask")
@@ -59,10 +61,12 @@ class Box:
 
 @dataclass(frozen=True)
 class Pocket:
-    """Where to dock: the pocket centre (A) and the radius of the receptor crop around it (A)."""
+    """Where to dock: the pocket centre (A), the radius of the receptor crop around it (A) and,
+    when known (a box file, a reference ligand), the search box of the physics stage."""
 
     centre: tuple[float, float, float]
     radius: float
+    box: Box | None = None
 
     @classmethod
     def from_box(cls, box: Box, min_radius: float) -> "Pocket":
@@ -70,7 +74,7 @@ class Pocket:
         least `min_radius` (the model's crop radius)."""
         half_diagonal = 0.5 * math.sqrt(sum(float(edge) ** 2 for edge in box.size))
         x, y, z = (float(value) for value in box.center)
-        return cls((x, y, z), max(min_radius, half_diagonal))
+        return cls((x, y, z), max(min_radius, half_diagonal), box)
 
 
 def docking_mode(pocket_given: bool, model_mode: str | None = None) -> str:
@@ -100,12 +104,6 @@ def parse_centre(text: str) -> tuple[float, float, float]:
     return x, y, z
 
 
-def reference_centre(path: str | Path) -> tuple[float, float, float]:
-    """The centroid of a reference ligand's heavy atoms (e.g. a crystal ligand's file)."""
-    x, y, z = read_ligand(path).positions.mean(axis=0).tolist()
-    return x, y, z
-
-
 def pocket_from_options(
     model_radius: float,
     box: str | Path | None = None,
@@ -125,7 +123,9 @@ def pocket_from_options(
     if centre:
         return Pocket(parse_centre(centre), radius)
     if reference_ligand:
-        return Pocket(reference_centre(reference_ligand), radius)
+        positions = read_ligand(reference_ligand).positions
+        x, y, z = positions.mean(axis=0).tolist()
+        return Pocket((x, y, z), radius, Box.around(positions, BOX_PADDING))
     return None
 
 

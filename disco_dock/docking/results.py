@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from rdkit import Chem
 
+DIFFUSION, VINA = "diffusion", "vina"
+"""Where a pose came from: the diffusion model's samples, or Vina's search."""
+
 
 @dataclass(frozen=True)
 class DockedPose:
-    """One docked pose: the ligand in it, its rank (1 = best), its confidence and which sample it was."""
+    """One docked pose: the ligand in it, its rank (1 = best), where it came from and its scores."""
 
     mol: Chem.Mol
     """The input ligand's heavy atoms, in the input's atom order, with this pose as its one conformer."""
@@ -18,7 +22,17 @@ class DockedPose:
     confidence: float
     """Probability that the pose is within 2 A RMSD of the true one; NaN without a confidence model."""
     sample: int
-    """Index of the pose among the samples drawn (before ranking)."""
+    """Index of the pose among those of its source (before ranking)."""
+    source: str = DIFFUSION
+    """DIFFUSION or VINA."""
+    vina_score: float = math.nan
+    """Vina's score of the pose (kcal/mol; NaN when Vina did not run)."""
+    refinement_shift: float = math.nan
+    """Heavy-atom RMSD between the sampled and the refined pose (A; NaN when not refined)."""
+    valid: bool | None = None
+    """Whether the pose passes every PoseBusters "dock" check (None when not checked)."""
+    failed_checks: tuple[str, ...] = ()
+    """The PoseBusters checks it fails."""
 
     @property
     def positions(self) -> np.ndarray:

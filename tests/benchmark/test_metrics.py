@@ -12,14 +12,15 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import AllChem
 
-from disco_dock.benchmark.config import BenchmarkConfig
-from disco_dock.benchmark.harness import DiscoDockMethod, MethodOutput, MethodSpec, ModelFile, run_benchmark
+from disco_dock.benchmark.config import LEARNED_ONLY, BenchmarkConfig
+from disco_dock.benchmark.harness import run_benchmark
 from disco_dock.benchmark.inputs import load_complex
-from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+from disco_dock.benchmark.methods import DiscoDockMethod, MethodOutput, MethodSpec, ModelFile
 from disco_dock.benchmark.metrics import plain_rmsd, pose_rmsds, summarize
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, SamplingConfig
 from disco_dock.docking.data.discover import discover_complexes
+from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
 from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import Pocket
 from tests.support.complexes import ligand_path, make_complex, protein_path
@@ -118,16 +119,17 @@ def test_disco_dock_methods_through_dock(tmp_path, model_files):
     data = tmp_path / "data"
     make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
     config = BenchmarkConfig(
-        data_dir=data, out_dir=tmp_path / "out", methods=("disco-dock-blind", "disco-dock-pocket"),
-        model=model_files["blind"], samples=2, steps=2, posebusters=False,
+        data_dir=data, out_dir=tmp_path / "out", methods=("disco-dock-blind", "disco-dock-pocket", "disco-dock-pocket-vina"),
+        model=model_files["blind"], samples=2, steps=2, posebusters=False, vina_exhaustiveness=1, vina_poses=2,
     )  # a blind model also docks into a given pocket
     summary = run_benchmark(config, log=lambda _: None)
     for method in config.methods:
         (record,) = (tmp_path / "out" / f"{method}.jsonl").read_text().splitlines()
         record = json.loads(record)
         assert not record["error"], record["error"]
-        assert len(record["rmsds"]) == 2 and record["symmetry_corrected"]
+        assert len(record["rmsds"]) == len(record["sources"]) == len(record["vina_scores"]) and record["symmetry_corrected"]
         assert summary["results"]["all"][method]["n"] == 1
+        assert ("vina" in record["sources"]) == (method == "disco-dock-pocket-vina")
 
 
 def test_disco_dock_method_docks_the_start_molecule_in_memory_into_the_box(tmp_path, model_files, monkeypatch):
@@ -135,10 +137,10 @@ def test_disco_dock_method_docks_the_start_molecule_in_memory_into_the_box(tmp_p
     complex_ = load_complex(source, seed=0, box_padding=10.0)
     config = BenchmarkConfig(data_dir=tmp_path / "data", out_dir=tmp_path / "out", samples=2, steps=2)
     monkeypatch.setattr(Chem, "SDWriter", None)  # no file round trip
-    output = DiscoDockMethod(config, MethodSpec("pocket", POCKET, ModelFile.read(model_files[POCKET])))(complex_)
+    output = DiscoDockMethod(config, MethodSpec("pocket", POCKET, ModelFile.read(model_files[POCKET]), LEARNED_ONLY))(complex_)
     model = DockingModel.load(model_files[POCKET])
     pocket = Pocket.from_box(complex_.box, model.config.pocket.radius)
-    result = dock(complex_.protein, complex_.start, model, pocket, SamplingConfig(samples=2, steps=2))
+    result = dock(complex_.protein, complex_.start, model, pocket, SamplingConfig(samples=2, steps=2), physics=LEARNED_ONLY)
     np.testing.assert_array_equal(output.poses, result.positions)  # the start conformer is in the crystal's atom order
     assert output.scores == result.confidences.tolist()
 

@@ -21,10 +21,10 @@ from disco_dock.docking.data.conformers import generate_conformers
 from disco_dock.docking.data.ligand import load_ligand
 from disco_dock.docking.data.protein import read_protein
 from disco_dock.docking.dock import dock
-from disco_dock.docking.pocket import NO_POCKET, Box, Pocket, docking_mode, read_box, reference_centre
+from disco_dock.docking.pocket import NO_POCKET, Box, Pocket, docking_mode, read_box
 from disco_dock.docking.results import DockingResult
 from disco_dock.docking.writer import write_result
-from tests.support.complexes import ligand_path, protein_path
+from tests.support.complexes import crystal_centre, ligand_path, protein_path
 
 NAME = "1ia1"
 FAST = ["--samples", "2", "--steps", "3", "--device", "cpu"]
@@ -91,7 +91,7 @@ def assert_written(result: DockingResult, out: Path) -> None:
 
 def test_dock_returns_ranked_poses_in_memory_that_the_writer_writes(tmp_path, model_files):
     model = DockingModel.load(model_files[POCKET])
-    pocket = Pocket(reference_centre(ligand_path(NAME)), 15.0)
+    pocket = Pocket(crystal_centre(NAME), 15.0)
     result = dock(protein_path(NAME), ligand_path(NAME), model, pocket, SamplingConfig(samples=3, steps=3))
     ligand = load_ligand(ligand_path(NAME)).mol
     assert (result.name, result.mode, [pose.rank for pose in result.poses]) == ("1ia1_ligand", POCKET, [1, 2, 3])
@@ -134,7 +134,8 @@ def test_docking_mode_is_one_rule(model_files):
 
 
 def test_a_box_pocket_has_half_the_diagonal_as_radius_but_at_least_the_models(tmp_path):
-    assert Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), min_radius=4.0) == Pocket((1.0, 2.0, 3.0), 5.0)
+    box = Box((1, 2, 3), (6, 8, 0))
+    assert Pocket.from_box(box, min_radius=4.0) == Pocket((1.0, 2.0, 3.0), 5.0, box)
     assert Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), min_radius=20.0).radius == 20.0
     path = tmp_path / "box.json"
     path.write_text(json.dumps({"center_x": 1, "center_y": 2, "center_z": 3, "size_x": 6, "size_y": 8, "size_z": 0}))
@@ -152,13 +153,13 @@ def test_same_seed_same_poses(tmp_path, model_files):
 
 def box_file(folder: Path) -> Path:
     path = folder / "box.json"
-    centre = reference_centre(ligand_path(NAME))
+    centre = crystal_centre(NAME)
     path.write_text(json.dumps({**dict(zip(("center_x", "center_y", "center_z"), centre)), "size_x": 20, "size_y": 20, "size_z": 20}))
     return path
 
 
 POCKETS = {
-    "centre": lambda folder: ["--pocket-center", ",".join(map(str, reference_centre(ligand_path(NAME)))), "--pocket-radius", "15"],
+    "centre": lambda folder: ["--pocket-center", ",".join(map(str, crystal_centre(NAME))), "--pocket-radius", "15"],
     "reference ligand": lambda folder: ["--reference-ligand", ligand_path(NAME)],
     "box": lambda folder: ["--box", box_file(folder)],
 }

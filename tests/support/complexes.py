@@ -33,3 +33,11 @@ def make_complex(root: Path, name: str, protein: str | Path | None = None, ligan
         elif content is not None:
             target.write_text(content)
     return folder
+
+
+def crystal_centre(name: str) -> tuple[float, float, float]:
+    """The centroid of the crystal ligand's heavy atoms of posebusters complex `name`."""
+    from disco_dock.docking.data.ligand import read_ligand
+
+    x, y, z = read_ligand(ligand_path(name)).positions.mean(axis=0).tolist()
+    return x, y, z

@@ -95,6 +95,7 @@ class Receptor:
     insertion_codes: np.ndarray  # (N,) str, "" where none
     residue_names: np.ndarray  # (N,) str, as written in the file
     skipped: tuple[str, ...] = ()  # "chain:number[icode] name" of residues left out (no CA)
+    path: Path | None = None  # the file it was read from (the physics stage reads its atoms again)
 
     def __len__(self) -> int:
         return len(self.residue_types)
@@ -277,4 +278,5 @@ def _assemble(path: Path, atoms: list[_Atom]) -> Receptor:
         insertion_codes=np.array([key[2] for key, _ in kept]),
         residue_names=names,
         skipped=tuple(skipped),
+        path=Path(path),
     )

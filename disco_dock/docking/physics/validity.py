@@ -14,6 +14,7 @@ the same.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,8 @@ class PoseCheck:
 
 
 def _cropped(protein: Chem.Mol, poses: Sequence[Chem.Mol], radius: float) -> Chem.Mol:
-    """`protein` without the atoms farther than `radius` from every atom of `poses`."""
+    """`protein` without the atoms farther than `radius` from every atom of `poses` (or than the
+    nearest atom's distance + 1 A, when no atom is that close: PoseBusters needs a protein)."""
     atoms = protein.GetConformer().GetPositions()
     ligand = np.concatenate([checked_pose(pose) for pose in poses])
     nearest = np.full(len(atoms), np.inf)
@@ -47,6 +49,7 @@ def _cropped(protein: Chem.Mol, poses: Sequence[Chem.Mol], radius: float) -> Che
         nearest[chunk] = np.linalg.norm(atoms[chunk, None] - ligand[None], axis=-1).min(axis=1)
     cropped = Chem.RWMol(protein)
     cropped.BeginBatchEdit()
+    radius = max(radius, float(nearest.min()) + 1.0)  # poses far from the protein keep its nearest atoms
     for index in np.nonzero(nearest > radius)[0].tolist():
         cropped.RemoveAtom(index)
     cropped.CommitBatchEdit()
@@ -72,6 +75,7 @@ def check_poses(
         raise PhysicsError(f"{protein}: protein file not found")
     if not poses:
         return []
+    _usable_rdkit_log_stream()
     busters = PoseBusters(config="dock")
     try:
         protein_mol = safe_load_mol(Path(protein), **busters.config["loading"]["mol_cond"])
@@ -89,3 +93,16 @@ def check_poses(
         failed = tuple(str(name) for name, value in row.items() if value != True)
         checks.append(PoseCheck(not failed, failed))
     return checks
+
+
+def _usable_rdkit_log_stream() -> None:
+    """Point RDKit's Python log handler at the current stderr without flushing the old stream.
+
+    PoseBusters swaps that handler's stream and, when done, leaves it on whatever `sys.stderr` was
+    then; if that stream has since been closed (stderr captured by a caller), PoseBusters' next
+    swap would fail flushing it."""
+    import rdkit
+
+    handler = getattr(rdkit, "log_handler", None)
+    if handler is not None:
+        handler.stream = sys.stderr

@@ -1,0 +1,162 @@
+"""The methods a benchmark runs: AutoDock Vina, and disco-dock with a model file and a physics setting.
+
+disco-dock's methods by name (`config.METHOD_PHYSICS`): the learned model alone
+(disco-dock-blind, disco-dock-pocket), with Vina refinement and validity checks ranked by Vina's
+score (disco-dock-pocket-refined), and with Vina's search poses added to the candidates
+(disco-dock-pocket-vina); a `--variant` runs a model file as the learned model alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from disco_dock.benchmark.config import DISCO_BLIND, LEARNED_ONLY, METHOD_PHYSICS, VINA, BenchmarkConfig
+from disco_dock.benchmark.inputs import BenchmarkComplex
+from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig
+from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A disco-dock model bundle that loads: where it is, its docking mode and its fingerprint."""
+
+    path: Path
+    mode: str
+    """The mode the bundle was trained for (its config's)."""
+    sha256: str
+    size_bytes: int
+    modified: str
+    """Last modification time (UTC, ISO 8601)."""
+
+    @classmethod
+    def read(cls, path: Path) -> "ModelFile":
+        """Load the bundle at `path` (DataError naming the file when it cannot be) and fingerprint it."""
+        from disco_dock.docking.bundle import DockingModel
+
+        mode = DockingModel.load(path).config.mode
+        digest = hashlib.sha256()
+        with Path(path).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        stat = Path(path).stat()
+        modified = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
+        return cls(Path(path), mode, digest.hexdigest(), stat.st_size, modified)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method of a run: its name, the docking mode it is run in and (disco-dock) its model."""
+
+    name: str
+    mode: str
+    model: ModelFile | None = None
+    """None for Vina."""
+    physics: PhysicsConfig | None = None
+    """disco-dock's physics stage (None for Vina)."""
+
+    @property
+    def information_given(self) -> str:
+        """What the method is told about the binding site (the table's column)."""
+        return "blind" if self.mode == BLIND else "pocket box"
+
+
+def method_specs(config: BenchmarkConfig) -> dict[str, MethodSpec]:
+    """The run's methods by name: `config.methods` (disco-dock-blind/-pocket with `config.model`
+    or the packaged model of their mode), then each variant in its bundle's mode. DataError when
+    a model file is missing or does not load."""
+    from disco_dock.docking.bundle import default_model_path
+
+    specs = {}
+    for name in config.methods:
+        if name == VINA:
+            specs[name] = MethodSpec(name, POCKET)
+        else:
+            mode = BLIND if name == DISCO_BLIND else POCKET
+            physics = METHOD_PHYSICS[name].replace(vina_exhaustiveness=config.vina_exhaustiveness, vina_poses=config.vina_poses)
+            specs[name] = MethodSpec(name, mode, ModelFile.read(config.model or default_model_path(mode)), physics)
+    for variant in config.variants:
+        model = ModelFile.read(variant.model)
+        specs[variant.name] = MethodSpec(variant.name, model.mode, model, LEARNED_ONLY)
+    return specs
+
+
+@dataclass(frozen=True)
+class MethodOutput:
+    """A method's poses of one complex, best first."""
+
+    poses: np.ndarray
+    """(K, N, 3) heavy-atom positions in the crystal ligand's atom order."""
+    scores: list[float]
+    """The method's own score per pose (Vina kcal/mol, disco-dock confidence)."""
+    notes: str = ""
+    details: dict[str, list] = field(default_factory=dict)
+    """More per-pose values, by name (disco-dock: source, Vina score, PoseBusters verdict)."""
+
+
+Method = Callable[[BenchmarkComplex], MethodOutput]
+"""Docks one complex; raises on failure."""
+
+
+class VinaMethod:
+    """AutoDock Vina in the complex's box."""
+
+    def __init__(self, config: BenchmarkConfig):
+        self.config = config
+
+    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
+        """Vina's poses and scores."""
+        from disco_dock.benchmark.vina import dock_with_vina
+
+        result = dock_with_vina(complex_, self.config)
+        return MethodOutput(result.poses, result.scores, result.notes)
+
+
+class DiscoDockMethod:
+    """disco-dock through `disco_dock.docking.dock.dock`, given the starting molecule in memory:
+    blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
+    half the box diagonal, at least the model's radius). dock embeds its own seeded conformer of
+    the given ligand."""
+
+    def __init__(self, config: BenchmarkConfig, spec: MethodSpec):
+        self.config = config
+        self.mode = spec.mode
+        self.model_file = spec.model.path
+        self.physics = spec.physics
+        self._model = None
+
+    def _loaded_model(self):
+        """The model bundle, loaded on first use."""
+        if self._model is None:
+            from disco_dock.docking.bundle import DockingModel
+
+            self._model = DockingModel.load(self.model_file, device=self.config.device)
+        return self._model
+
+    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
+        """disco-dock's ranked poses and confidences."""
+        from disco_dock.docking.config import SamplingConfig
+        from disco_dock.docking.dock import dock
+        from disco_dock.docking.pocket import Pocket
+
+        model = self._loaded_model()
+        pocket = Pocket.from_box(complex_.box, model.config.pocket.radius) if self.mode == POCKET else None
+        sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
+        result = dock(complex_.protein, complex_.start, model, pocket, sampling, self.config.device, complex_.name, self.physics)
+        poses = [heavy_positions_in_reference_order(pose.mol, complex_.crystal.mol)[0] for pose in result.poses]
+        details = {
+            "sources": [pose.source for pose in result.poses],
+            "vina_scores": [pose.vina_score for pose in result.poses],
+            "valid": [pose.valid for pose in result.poses],
+        }
+        return MethodOutput(np.stack(poses), result.confidences.tolist(), details=details)
+
+
+def make_method(spec: MethodSpec, config: BenchmarkConfig) -> Method:
+    """The method `spec` describes: Vina, or disco-dock with its model."""
+    return VinaMethod(config) if spec.model is None else DiscoDockMethod(config, spec)

@@ -1,0 +1,90 @@
+"""The physics stage of one complex: the candidate pool after sampling, and its ranking.
+
+`physics_stage` takes the diffusion model's poses and, as `PhysicsConfig` asks, adds Vina's
+search poses (pocket mode), refines every diffusion pose with Vina's local optimisation (Vina's
+own poses come out of its search already optimised), scores all with Vina, and runs PoseBusters'
+checks. `ranked` orders the pool (invalid poses last, then by confidence, Vina score or sample
+order) and numbers the ranks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+
+from disco_dock.docking.config import PhysicsConfig
+from disco_dock.docking.physics import VinaPocket, check_poses, receptor_pdbqt
+from disco_dock.docking.physics.ligand import with_hydrogens
+from disco_dock.docking.physics.refinement import vina_poses
+from disco_dock.docking.pocket import BOX_PADDING, Box, Pocket
+from disco_dock.docking.results import VINA, DockedPose
+
+NO_SEARCH_BOX = "Vina's search needs a pocket: give --box, --pocket-center or --reference-ligand"
+
+
+def search_box(pocket: Pocket, ligand: Chem.Mol) -> Box:
+    """Where Vina searches: the pocket's own box, else a cube at its centre whose edge is the
+    ligand's largest extent plus `BOX_PADDING` (any orientation of the ligand fits)."""
+    if pocket.box is not None:
+        return pocket.box
+    positions = ligand.GetConformer().GetPositions()
+    extent = float(np.linalg.norm(positions[:, None] - positions[None], axis=-1).max())
+    return Box(pocket.centre, (extent + BOX_PADDING,) * 3)
+
+
+def physics_stage(
+    poses: Sequence[DockedPose], start: Chem.Mol, protein: Path, pocket: Pocket | None, config: PhysicsConfig
+) -> list[DockedPose]:
+    """The candidate pool: `poses` (the diffusion samples) refined or scored by Vina, Vina's search
+    poses from the conformer `start` when asked, PoseBusters' verdicts on all; ranks not yet set.
+    PhysicsError when Vina or PoseBusters fail; ValueError for a search without a pocket."""
+    pool = list(poses)
+    if config.uses_vina:
+        receptor = receptor_pdbqt(protein)
+        if config.vina_search:
+            if pocket is None:
+                raise ValueError(NO_SEARCH_BOX)
+            found = VinaPocket(receptor, search_box(pocket, start)).search(
+                with_hydrogens(start), config.vina_exhaustiveness, config.vina_poses, energy_range=math.inf
+            )
+        refined = vina_poses(receptor, [pose.mol for pose in pool], refine=config.refine)
+        pool = [
+            dataclasses.replace(
+                pose, mol=vina.mol, vina_score=vina.score, refinement_shift=vina.shift if config.refine else math.nan
+            )
+            for pose, vina in zip(pool, refined, strict=True)
+        ]
+        if config.vina_search:
+            pool += [DockedPose(found_pose.mol, 0, math.nan, index, VINA, found_pose.score) for index, found_pose in enumerate(found)]
+    if config.check_validity:
+        checks = check_poses([pose.mol for pose in pool], protein)
+        pool = [dataclasses.replace(pose, valid=check.passed, failed_checks=check.failed) for pose, check in zip(pool, checks, strict=True)]
+    return pool
+
+
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
+    """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`)."""
+    if config.rank_by != "auto":
+        return config.rank_by
+    scored = any(math.isfinite(pose.vina_score) for pose in pool)
+    if has_confidence and not scored:
+        return "confidence"
+    return "vina" if scored else "sample"
+
+
+def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool) -> tuple[DockedPose, ...]:
+    """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "vina" (lowest
+    score first) or "sample" (the pool's order), poses failing a validity check last when
+    `invalid_last`; ties keep the pool's order."""
+
+    def score(pose: DockedPose) -> float:
+        value = {"confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0}[by]
+        return value if math.isfinite(value) else math.inf
+
+    order = sorted(pool, key=lambda pose: (invalid_last and pose.valid is False, score(pose)))
+    return tuple(dataclasses.replace(pose, rank=rank) for rank, pose in enumerate(order, start=1))

@@ -1,0 +1,50 @@
+"""Vina on many poses of one complex at once: each pose refined (or only scored) in as few map
+computations as the poses' spread allows.
+
+The receptor is prepared once. Vina's map cost grows with the box's volume, so the poses share
+one box around all of them (padding around every atom, hydrogens included) unless the boxes
+around each pose add up to less volume (poses spread over a whole protein, as blind docking's
+may be), in which case each pose gets its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rdkit import Chem
+
+from disco_dock.docking.physics.ligand import heavy_atoms, with_hydrogens
+from disco_dock.docking.physics.pocket import BLIND_PADDING, RefinedPose, VinaPocket
+from disco_dock.docking.physics.receptor import ReceptorPDBQT
+from disco_dock.docking.pocket import Box
+
+def shared_boxes(poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING) -> list[tuple[Box, list[int]]]:
+    """The Vina boxes for `poses` and the poses each holds: one around all of them, or one
+    around each pose when those have less volume in all."""
+    atoms = [with_hydrogens(pose).GetConformer().GetPositions() for pose in poses]
+    together = Box.around(np.concatenate(atoms), padding)
+    apart = [Box.around(positions, padding) for positions in atoms]
+    if np.prod(together.size) <= sum(np.prod(box.size) for box in apart):
+        return [(together, list(range(len(poses))))]
+    return [(box, [index]) for index, box in enumerate(apart)]
+
+
+def vina_poses(receptor: ReceptorPDBQT, poses: Sequence[Chem.Mol], refine: bool = True) -> list[RefinedPose]:
+    """Every pose refined by Vina's local optimisation (or, without `refine`, only scored, with a
+    shift of 0), in the order given."""
+    if not poses:
+        return []
+    results: list[RefinedPose | None] = [None] * len(poses)
+    for box, members in shared_boxes(poses):
+        pocket = VinaPocket(receptor, box)
+        for index in members:
+            results[index] = pocket.refine(poses[index]) if refine else _scored(pocket, poses[index])
+    return results
+
+
+def _scored(pocket: VinaPocket, pose: Chem.Mol) -> RefinedPose:
+    """A pose as it is, with its Vina score."""
+    score = pocket.score(pose)
+    return RefinedPose(heavy_atoms(pose), score, score, 0.0)
+

@@ -1,0 +1,101 @@
+"""The physics stage inside `dock`: refinement, Vina's search, validity checks, ranking and what
+the writer makes of them, on the posebusters 1ia1 complex with a tiny random model."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.candidates import NO_SEARCH_BOX, ranked, ranking_key
+from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
+from disco_dock.docking.dock import dock
+from disco_dock.docking.pocket import pocket_from_options
+from disco_dock.docking.results import DIFFUSION, VINA, DockedPose
+from disco_dock.docking.writer import RESULT_COLUMNS, write_result
+from tests.support.complexes import ligand_path, protein_path
+
+NAME = "1ia1"
+SAMPLING = SamplingConfig(samples=3, steps=3)
+NO_PHYSICS = PhysicsConfig(refine=False, check_validity=False)
+
+
+@pytest.fixture(scope="module")
+def pocket_model(model_files) -> DockingModel:
+    return DockingModel.load(model_files[POCKET])
+
+
+def docked(model: DockingModel, physics: PhysicsConfig):
+    pocket = pocket_from_options(model.config.pocket.radius, reference_ligand=ligand_path(NAME))
+    return dock(protein_path(NAME), ligand_path(NAME), model, pocket, SAMPLING, physics=physics)
+
+
+def pose(sample: int, confidence: float = math.nan, vina: float = math.nan, valid: bool | None = None) -> DockedPose:
+    return DockedPose(Chem.MolFromSmiles("C"), 0, confidence, sample, vina_score=vina, valid=valid)
+
+
+def test_ranking_puts_invalid_poses_last_then_orders_by_the_chosen_score():
+    pool = [pose(0, 0.2, -5.0, True), pose(1, 0.9, -7.0, False), pose(2, 0.5, -6.0, True), pose(3, 0.5, math.nan, True)]
+    assert [p.sample for p in ranked(pool, "confidence", invalid_last=True)] == [2, 3, 0, 1]
+    assert [p.sample for p in ranked(pool, "confidence", invalid_last=False)] == [1, 2, 3, 0]
+    assert [p.sample for p in ranked(pool, "vina", invalid_last=True)] == [2, 0, 3, 1]
+    assert [p.rank for p in ranked(pool, "sample", invalid_last=False)] == [1, 2, 3, 4]
+
+
+def test_auto_ranking_uses_vina_scores_when_there_are_any():
+    scored, unscored = [pose(0, vina=-5.0)], [pose(0)]
+    assert ranking_key(PhysicsConfig(), True, scored) == "vina"
+    assert ranking_key(PhysicsConfig(), True, unscored) == "confidence"
+    assert ranking_key(PhysicsConfig(), False, unscored) == "sample"
+    assert ranking_key(PhysicsConfig(rank_by="confidence"), True, scored) == "confidence"
+
+
+def test_refinement_lowers_every_vina_score_and_keeps_the_molecule(pocket_model):
+    plain = docked(pocket_model, NO_PHYSICS.replace(vina_search=False, rank_by="sample"))
+    scored = docked(pocket_model, PhysicsConfig(refine=False, vina_search=True, vina_exhaustiveness=1, vina_poses=1, check_validity=False))
+    refined = docked(pocket_model, PhysicsConfig(check_validity=False, rank_by="sample"))
+    before = {p.sample: p.vina_score for p in scored.poses if p.source == DIFFUSION}
+    for p in refined.poses:
+        assert p.source == DIFFUSION and p.vina_score <= before[p.sample] + 1e-3 and p.refinement_shift >= 0
+        assert Chem.MolToSmiles(p.mol) == Chem.MolToSmiles(plain.poses[0].mol)
+    assert {p.source for p in scored.poses} == {DIFFUSION, VINA}
+
+
+def test_vina_candidates_join_the_pool_and_every_pose_is_checked(pocket_model):
+    result = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=2, vina_poses=4))
+    sources = [p.source for p in result.poses]
+    assert sources.count(DIFFUSION) == SAMPLING.samples and 1 <= sources.count(VINA) <= 4
+    assert all(p.valid is not None for p in result.poses)
+    valid = [p.valid for p in result.poses]
+    assert valid == sorted(valid, reverse=True)  # invalid poses last
+    scores = [p.vina_score for p in result.poses if p.valid]
+    assert scores == sorted(scores)
+
+
+def test_vina_search_needs_a_pocket(model_files):
+    blind = DockingModel.load(model_files["blind"])
+    with pytest.raises(ValueError, match=NO_SEARCH_BOX):
+        dock(protein_path(NAME), ligand_path(NAME), blind, None, SAMPLING, physics=PhysicsConfig(vina_search=True))
+
+
+def test_written_poses_read_back_with_their_scores_and_optional_hydrogens(pocket_model, tmp_path):
+    result = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=1, vina_poses=2))
+    for hydrogens in (False, True):
+        out = tmp_path / str(hydrogens)
+        files = write_result(result, out, hydrogens=hydrogens)
+        for file, p in zip(files, result.poses):
+            mol = next(Chem.SDMolSupplier(str(file), removeHs=False))
+            assert mol is not None and np.isfinite(mol.GetConformer().GetPositions()).all()
+            has_hydrogens = any(atom.GetAtomicNum() == 1 for atom in mol.GetAtoms())
+            assert has_hydrogens == hydrogens
+            heavy = Chem.RemoveHs(mol)
+            np.testing.assert_allclose(heavy.GetConformer().GetPositions(), p.positions, atol=1e-4)
+            assert (mol.GetProp("source"), mol.GetProp("posebusters_valid")) == (p.source, str(p.valid).lower())
+            assert float(mol.GetProp("vina_score")) == pytest.approx(p.vina_score, abs=1e-3)
+        with (out / "results.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert tuple(rows[0]) == RESULT_COLUMNS and len(rows) == len(result.poses)
