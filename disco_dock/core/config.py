@@ -13,6 +13,10 @@ tuples or other `Settings`. Then
 Lists become tuples where the setting is a tuple (JSON has no tuples). An unknown setting raises
 `ConfigError` naming its full path, except the names a class lists in `RETIRED`: settings that
 older files still carry, which are ignored.
+
+Stored settings (a model file's, a checkpoint's) are read with `from_stored`: a setting that a
+file written before it existed lacks takes the value the class lists in `LEGACY` (the behaviour
+of that older code), not today's default, so that old files keep meaning what they meant.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class Settings:
 
     RETIRED: ClassVar[frozenset[str]] = frozenset()
     """Settings no longer read: ignored when older files carry them."""
+    LEGACY: ClassVar[Mapping[str, Any]] = {}
+    """Settings added after files were first stored: the value a stored file that lacks one implies."""
 
     def to_dict(self) -> dict:
         """The settings as a nested plain dict."""
@@ -48,6 +54,12 @@ class Settings:
             raise ConfigError(f"{cls.__name__}: missing setting(s) {', '.join(missing)}")
         rest = {name: value for name, value in values.items() if name not in required}
         return cls(**{name: values[name] for name in required}).merged(rest)
+
+    @classmethod
+    def from_stored(cls: type[SettingsT], values: Mapping[str, Any]) -> SettingsT:
+        """Settings from a stored (complete) dict: a missing setting takes its `LEGACY` value
+        (at any depth) instead of the default."""
+        return cls.from_dict(_with_legacy(cls, values))
 
     def merged(self: SettingsT, values: Mapping[str, Any], path: str = "") -> SettingsT:
         """A copy with the settings of the (possibly partial) nested dict `values` changed."""
@@ -79,3 +91,15 @@ def _merge_value(current: Any, value: Any, path: str) -> Any:
     if isinstance(current, tuple) and isinstance(value, list):
         return tuple(value)
     return value
+
+
+def _with_legacy(cls: type[Settings], values: Mapping[str, Any]) -> dict:
+    """`values` with the `LEGACY` values of the settings it lacks filled in, nested settings too."""
+    if not isinstance(values, Mapping):
+        return values
+    filled = {**{name: value for name, value in cls.LEGACY.items() if name not in values}, **values}
+    for field in dataclasses.fields(cls):
+        default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+        if isinstance(default, Settings):
+            filled[field.name] = _with_legacy(type(default), filled.get(field.name, {}))
+    return filled

@@ -67,6 +67,11 @@ class FitSettings:
     """Clip the gradients' total norm to this (0: no clipping)."""
     ema_decay: float | None = None
     """Decay of an exponential moving average of the weights (None: no EMA)."""
+    ema_warmup: bool = False
+    """The EMA's decay grows as (1 + n) / (10 + n) up to `ema_decay` (see `core.training.EMA`)."""
+    cpu_time_limit: float = 0.0
+    """Stop after the step at which this process has used this many CPU seconds in this call,
+    with a checkpoint, so that running again continues (0: no limit; one process, not DDP)."""
     log_every: int = 0
     """Steps between metrics records (0: one at each epoch's end; there is always one there)."""
     checkpoint_every: int = 0
@@ -134,7 +139,7 @@ def fit(task: Task, procs: Processes = Processes()) -> nn.Module:
     settings = task.settings
     parameters = list(task.model.parameters() if task.parameters is None else task.parameters)
     optimizer = torch.optim.Adam(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
-    ema = EMA(task.model, settings.ema_decay) if settings.ema_decay is not None else None
+    ema = EMA(task.model, settings.ema_decay, settings.ema_warmup) if settings.ema_decay is not None else None
     position = _resume(task, optimizer, ema)
     if procs.rank:  # the others' generators: their own, also after a resume from rank 0's checkpoint
         seed_everything(settings.seed + 1000 * position.step + procs.rank)
@@ -154,6 +159,7 @@ def fit(task: Task, procs: Processes = Processes()) -> nn.Module:
             task.report(_summary(values, settings.epochs))
 
     per_epoch = len(task.batches)
+    cpu_start = time.process_time()
     for epoch in range(position.epoch, settings.epochs):
         if task.before_epoch is not None:
             task.before_epoch(epoch)
@@ -162,9 +168,10 @@ def fit(task: Task, procs: Processes = Processes()) -> nn.Module:
         bar = progress(total=per_epoch, initial=position.batches, desc=f"{task.name} {epoch + 1}/{settings.epochs}", disable=not procs.is_main)
         start, steps = time.perf_counter(), 0
         before_batch = rng_state()  # the batch may draw random numbers: resume from before it
+        out_of_time = False
         try:
             for batch in task.batches.epoch(epoch, skip=position.batches):
-                parts = _train_step(task, network, batch, optimizer, parameters, ema)
+                parts = _train_step(task, network, batch, optimizer, parameters, ema, position.step)
                 position.add(parts)
                 before_batch = rng_state()
                 steps += 1
@@ -176,6 +183,11 @@ def fit(task: Task, procs: Processes = Processes()) -> nn.Module:
                         start, steps = time.perf_counter(), 0
                     if settings.checkpoint_every and position.step % settings.checkpoint_every == 0:
                         save()
+                out_of_time = settings.cpu_time_limit > 0 and time.process_time() - cpu_start >= settings.cpu_time_limit
+                if out_of_time and position.batches < per_epoch:
+                    record(epoch, time.perf_counter() - start, steps, {})
+                    save()
+                    return kept
         except KeyboardInterrupt:
             set_rng_state(before_batch)
             save()
@@ -188,11 +200,15 @@ def fit(task: Task, procs: Processes = Processes()) -> nn.Module:
         position.epoch, position.batches = epoch + 1, 0
         save()
         procs.barrier()
+        if out_of_time:
+            break
     return kept
 
 
-def _train_step(task: Task, network: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, parameters: list[nn.Parameter], ema: EMA | None) -> dict[str, Tensor]:
-    """One optimizer step on `batch` (clipped, then the EMA updated); returns the loss and its parts."""
+def _train_step(
+    task: Task, network: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, parameters: list[nn.Parameter], ema: EMA | None, step: int
+) -> dict[str, Tensor]:
+    """One optimizer step on `batch` (clipped, then the EMA updated as its `step`-th update); returns the loss and its parts."""
     output = network(batch) if task.loss is None else task.loss(batch)
     loss, parts = output if isinstance(output, tuple) else (output, {})
     optimizer.zero_grad(set_to_none=True)
@@ -201,7 +217,7 @@ def _train_step(task: Task, network: nn.Module, batch: Any, optimizer: torch.opt
         nn.utils.clip_grad_norm_(parameters, task.settings.grad_clip)
     optimizer.step()
     if ema is not None:
-        ema.update(task.model)
+        ema.update(task.model, step)
     return {"loss": loss, **parts}
 
 

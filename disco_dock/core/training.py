@@ -46,17 +46,29 @@ def progress(iterable=None, total: int | None = None, desc: str = "", initial: i
 
 
 class EMA(nn.Module):
-    """Exponential moving average of a model's parameters (buffers are copied as they are)."""
+    """Exponential moving average of a model's parameters (buffers are copied as they are).
 
-    def __init__(self, model: nn.Module, decay: float = 0.999):
+    With `warmup`, update n (counting from 0) uses the decay min(`decay`, (1 + n) / (10 + n)), as
+    TensorFlow's `ExponentialMovingAverage` with `num_updates`: the average forgets the random
+    initialisation within the first steps instead of carrying decay^n of it (31 % after 1,170
+    steps at 0.999).
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999, warmup: bool = False):
         super().__init__()
-        self.decay = decay
+        self.decay, self.warmup = decay, warmup
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
+    def decay_at(self, updates_done: int) -> float:
+        """The decay of the update that follows `updates_done` earlier ones."""
+        return min(self.decay, (1 + updates_done) / (10 + updates_done)) if self.warmup else self.decay
+
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, updates_done: int = 0) -> None:
+        """Move the average towards `model`'s parameters (`updates_done`: earlier updates, for the warm-up)."""
+        weight = 1.0 - self.decay_at(updates_done)
         for average, current in zip(self.model.parameters(), model.parameters()):
-            average.lerp_(current.detach(), 1.0 - self.decay)
+            average.lerp_(current.detach(), weight)
         for average, current in zip(self.model.buffers(), model.buffers()):
             average.copy_(current)
 

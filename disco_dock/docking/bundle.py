@@ -96,7 +96,8 @@ class DockingModel(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "DockingModel":
-        """The model saved at `path`, on `device`, in eval mode. DataError naming the file when it
+        """The model saved at `path`, on `device`, in eval mode; settings its file lacks take their
+        `LEGACY` values (what they were before they existed). DataError naming the file when it
         is missing, is no model file, or does not fit this version's networks."""
         path = Path(path)
         if not path.is_file():
@@ -108,7 +109,7 @@ class DockingModel(nn.Module):
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise DataError(path, f"not a disco-dock model file (expected format {FORMAT!r})")
         try:
-            model = cls.build(DockingConfig.from_dict(payload["config"]))
+            model = cls.build(DockingConfig.from_stored(payload["config"]))
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(path, f"model settings this version cannot read ({type(error).__name__}: {error})") from None
         states = payload["networks"]

@@ -42,12 +42,25 @@ class TrainingConfig(Settings):
     RETIRED: ClassVar[frozenset[str]] = frozenset({"label_tau"})
     """In the shipped models' configs, no longer a setting: the prior trains on the encoder's soft
     node probabilities, so no labelling temperature is used (see `docking.training`)."""
+    LEGACY: ClassVar[Mapping[str, Any]] = {"loss_weights": (1.0, 1.0, 1.0), "ema_warmup": False, "noise_draws": 1, "cpu_time_limit": 0.0}
 
     epochs: int = 20
     batch_size: int = 4
     lr: float = 1e-3
     weight_decay: float = 0.0
     ema_decay: float = 0.999
+    ema_warmup: bool = True
+    """The EMA's decay grows as (1 + n) / (10 + n) up to `ema_decay`, so that the exported weights
+    forget the random initialisation (`core.training.EMA`)."""
+    loss_weights: tuple[float, float, float] = (1.0, 3.0, 1.0)
+    """Weights of the translation, rotation and torsion score-matching losses. Each is a mean
+    over components, and the rotation target is normalised over its whole 3-vector, so that
+    predicting nothing scores 1/3 for rotation against 1 for the others: 3 evens them."""
+    noise_draws: int = 1
+    """Noisy poses drawn per complex of a batch per step (the complexes' views are reused)."""
+    cpu_time_limit: float = 0.0
+    """A stage stops with a checkpoint after this many CPU seconds of training (0 = no limit);
+    running it again continues."""
     grad_clip: float = 10.0
     gumbel_tau: float = 1.0
     """Straight-through Gumbel-softmax temperature while training encoder and score model together."""
@@ -68,6 +81,12 @@ class TrainingConfig(Settings):
     confidence_complexes: int = 0
     """At most this many training complexes are docked for the confidence model (0 = all)."""
     seed: int = 0
+
+    def __post_init__(self):
+        if self.noise_draws < 1:
+            raise ValueError(f"noise_draws must be >= 1, not {self.noise_draws}")
+        if len(self.loss_weights) != 3 or min(self.loss_weights) < 0:
+            raise ValueError(f"loss_weights must be three weights >= 0 (translation, rotation, torsion), not {self.loss_weights}")
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,35 @@ def test_ema_update_math(decay):
         assert torch.equal(average, current)
 
 
+def test_ema_warmup_forgets_the_initialisation():
+    """With warm-up, update n uses min(decay, (1 + n) / (10 + n)): after n updates towards a fixed
+    target the initialisation keeps the product of those decays (0.1 after the first update),
+    not decay^n; past the crossover the decay is the configured one."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    ema = EMA(model, 0.999, warmup=True)
+    assert ema.decay_at(0) == pytest.approx(0.1) and ema.decay_at(10**6) == 0.999
+    start = [parameter.clone() for parameter in ema.model.parameters()]
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)
+    for updates_done in range(100):
+        ema.update(model, updates_done)
+    kept = float(np.prod([ema.decay_at(n) for n in range(100)]))
+    assert kept < 1e-6 < 0.999**100
+    for average, initial, current in zip(ema.model.parameters(), start, model.parameters()):
+        torch.testing.assert_close(average, kept * initial + (1 - kept) * current)
+
+
+def test_fit_stops_at_its_cpu_time_limit_and_continues(tmp_path):
+    """A tiny CPU-time limit stops after the first step with a checkpoint; running again continues from it."""
+    model, _, _ = _make_run(seed=0)
+    fit(_step_task(model, tmp_path / "run.pt", _regression_loss(model), steps=5, cpu_time_limit=1e-9, ema_decay=0.9, ema_warmup=True))
+    assert load_checkpoint(tmp_path / "run.pt", restore_rng=False).step == 1
+    fit(_step_task(model, tmp_path / "run.pt", _regression_loss(model), steps=5, cpu_time_limit=1e-9, ema_decay=0.9, ema_warmup=True))
+    assert load_checkpoint(tmp_path / "run.pt", restore_rng=False).step == 2
+
+
 def test_ema_is_an_independent_copy():
     """Changing the model does not change the EMA until update; the EMA forwards through its copy."""
     torch.manual_seed(0)

@@ -1,10 +1,12 @@
 """DockingConfig round trips, partial nested overrides, and models saved with older settings."""
 
 import pytest
+import torch
 
 from disco_dock.core.config import ConfigError
 from disco_dock.docking.bundle import DockingModel, default_model_path
-from disco_dock.docking.config import BLIND, POCKET, DockingConfig
+from disco_dock.docking.config import BLIND, POCKET, DockingConfig, TrainingConfig
+from disco_dock.docking.model.config import ScoreModelConfig
 
 
 def test_config_round_trips_through_a_dict():
@@ -46,3 +48,40 @@ def test_unknown_settings_are_refused_with_their_path():
     values["training"]["label_temperature"] = 0.01
     with pytest.raises(ConfigError, match="training.label_temperature"):
         DockingConfig.from_dict(values)
+
+
+def stored_before_the_design_settings() -> dict:
+    """Today's settings as a file written before `LEGACY`'s settings existed would hold them."""
+    values = DockingConfig().to_dict()
+    for section, settings in (("model", ScoreModelConfig), ("training", TrainingConfig)):
+        for name in settings.LEGACY:
+            del values[section][name]
+    return values
+
+
+def test_a_stored_config_without_a_new_setting_means_the_old_behaviour():
+    config = DockingConfig.from_stored(stored_before_the_design_settings())
+    assert config.model == ScoreModelConfig().replace(**ScoreModelConfig.LEGACY)
+    assert config.training == TrainingConfig().replace(**TrainingConfig.LEGACY)
+
+
+def test_a_partial_config_file_gets_todays_defaults():
+    """`from_dict` (a user's partial file) is not `from_stored`: missing settings take the defaults."""
+    assert DockingConfig.from_dict(stored_before_the_design_settings()) == DockingConfig()
+
+
+def test_stored_settings_win_over_legacy_values():
+    values = DockingConfig().to_dict()
+    values["model"]["torsion_axis"] = "1o + 2e"
+    assert DockingConfig.from_stored(values).model.torsion_axis == "1o + 2e"
+    assert DockingConfig.from_stored(DockingConfig().to_dict()) == DockingConfig()
+
+
+def test_the_shipped_pocket_model_keeps_its_networks_and_scores():
+    """The shipped file's settings lack the design settings: it loads with the old ones, and its
+    weights fit the networks they build exactly (strict loading), so it docks as before."""
+    model = DockingModel.load(default_model_path(POCKET))
+    assert model.config.model.torsion_axis == "2e" and model.config.model.vector_norm == "node"
+    assert model.config.training.loss_weights == (1.0, 1.0, 1.0) and not model.config.training.ema_warmup
+    payload = torch.load(default_model_path(POCKET), map_location="cpu", weights_only=True)
+    assert all(torch.equal(value, payload["networks"]["score"][key]) for key, value in model.score.state_dict().items())

@@ -18,6 +18,8 @@ from disco_dock.cli import app
 from disco_dock.core.training import seed_everything
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.data import ComplexDataset
+from disco_dock.docking.diffusion.noising import noise_batch as objectives_noise
+from disco_dock.docking.diffusion.noising import score_matching_loss
 from disco_dock.docking.training import (
     METRICS_FILE,
     MODEL_FILE,
@@ -210,3 +212,21 @@ def test_cli_rejects_a_missing_cache_and_an_empty_split(splits: dict[str, Path],
         assert line.startswith("error: ") and message in line
     result = cli("dance", "--cache", splits["cache"], "--train-split", splits["train"], *common)
     assert result.exit_code == 2 and "unknown stage" in result.stderr
+
+
+def test_noise_draws_average_the_loss_over_several_noisy_poses(splits: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """With `noise_draws` 3 the score model sees each batch three times, with different noise; the loss is their mean."""
+    config = read_config_file(tiny_config(tmp_path, model={"num_latents": 0}, noise_draws=3))
+    model = DockingModel.build(config)
+    draws = []
+    monkeypatch.setattr(objectives, "noise_batch", lambda batch, schedules: draws.append(objectives_noise(batch, schedules)) or draws[-1])
+    objective = ScoreObjective(model.score, None, config)
+    loss, parts = objective(Batch.from_data_list(list(ComplexDataset(splits["cache"], names=list(TRAIN)))))
+    assert len(draws) == 3 and len(torch.cat([noised.t for _, noised in draws]).unique()) == 6
+    with torch.no_grad():
+        losses = [
+            score_matching_loss(*model.score(batch, n.sigma_tr, n.sigma_rot, n.sigma_tor), n, config.training.loss_weights)[0]
+            for batch, n in draws
+        ]
+    torch.testing.assert_close(loss, torch.stack(losses).mean())
+    assert set(parts) == {"translation", "rotation", "torsion"}

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from e3nn import o3
 
 from disco_dock.core.config import Settings
 from disco_dock.docking.data.config import GraphConfig
+
+NODE, NONE = "node", "none"
+"""`vector_norm`: divide each node's l > 0 features by their RMS over channels, or leave them."""
+SCALE, DIRECTION = "scale", "direction"
+"""`rigid_head`: the raw output times an MLP of its norm, or its unit direction times one."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +28,8 @@ class ScoreModelConfig(Settings):
     looks (DiffDock uses 20 + 3 sigma without a neighbour cap; 10 A with a cap of 24 residues
     per atom keeps the first residue shells of a docked pose and a bounded cost on a CPU).
     """
+
+    LEGACY: ClassVar[Mapping[str, Any]] = {"torsion_axis": "2e", "vector_norm": NODE, "rigid_head": SCALE}
 
     ns: int = 24
     """Scalar (0e) channels per node."""
@@ -50,6 +61,25 @@ class ScoreModelConfig(Settings):
     """Sinusoidal features per noise level (log sigma_tr, log sigma_rot, log sigma_tor)."""
     dropout: float = 0.0
     """Dropout in the edge MLPs that make the tensor-product weights."""
+    torsion_axis: str = "2e"
+    """Spherical harmonics of the bond axis in the torsion head, multiplied with the edge harmonics
+    (DiffDock: "2e"). With `sh_lmax` 1 and "2e" the torsion output has a single tensor-product
+    path (1e x 1o); "1o + 2e" adds the signed axis (1o x 1e: the node vectors' torque about the
+    bond, and 1e x 1o)."""
+    vector_norm: str = NODE
+    """Normalisation of the l > 0 node features after each layer: NODE (unit RMS per node) or NONE."""
+    rigid_head: str = SCALE
+    """Translation and rotation outputs: SCALE (raw output times an MLP of its norm and the noise)
+    or DIRECTION (its unit direction times that MLP)."""
+
+    def __post_init__(self):
+        if self.vector_norm not in (NODE, NONE):
+            raise ValueError(f"vector_norm must be {NODE!r} or {NONE!r}, not {self.vector_norm!r}")
+        if self.rigid_head not in (SCALE, DIRECTION):
+            raise ValueError(f"rigid_head must be {SCALE!r} or {DIRECTION!r}, not {self.rigid_head!r}")
+        axis = o3.Irreps(self.torsion_axis)
+        if not axis or any(mul != 1 or ir.l < 1 or ir.p != (-1) ** ir.l for mul, ir in axis):
+            raise ValueError(f"torsion_axis must be spherical harmonics of degree >= 1 such as '2e' or '1o + 2e', not {self.torsion_axis!r}")
 
     def cross_cutoff(self, sigma_tr):
         """Cross-edge cutoff (A) for translation noise `sigma_tr` (A); works on floats and tensors."""

@@ -111,12 +111,13 @@ class TensorProductConv(nn.Module):
 
 class EquivariantNorm(nn.Module):
     """Per-node normalisation of e3nn features: layer norm of the even scalars (0e), and each
-    other irrep type divided by its root-mean-square norm over channels; learned scale per
+    other irrep type divided by its root-mean-square norm over channels (unless
+    `normalise_others` is False: they keep their per-node magnitude); learned scale per
     channel (and shift for 0e only, which keeps every parity)."""
 
-    def __init__(self, irreps: o3.Irreps, eps: float = 1e-5):
+    def __init__(self, irreps: o3.Irreps, eps: float = 1e-5, normalise_others: bool = True):
         super().__init__()
-        self.irreps, self.eps = o3.Irreps(irreps), eps
+        self.irreps, self.eps, self.normalise_others = o3.Irreps(irreps), eps, normalise_others
         self.scale = nn.Parameter(torch.ones(self.irreps.num_irreps))
         num_even_scalars = sum(mul for mul, ir in self.irreps if ir == o3.Irrep("0e"))
         self.shift = nn.Parameter(torch.zeros(num_even_scalars))
@@ -131,8 +132,10 @@ class EquivariantNorm(nn.Module):
                 block = centred * scale / (centred.pow(2).mean(dim=1, keepdim=True) + self.eps).sqrt()
                 block = block + self.shift[shift : shift + mul, None]
                 shift += mul
-            else:
+            elif self.normalise_others:
                 block = block * scale / (block.pow(2).sum(dim=2, keepdim=True).mean(dim=1, keepdim=True) + self.eps).sqrt()
+            else:
+                block = block * scale
             blocks.append(block.reshape(-1, mul * ir.dim))
             channel += mul
         return torch.cat(blocks, dim=1)

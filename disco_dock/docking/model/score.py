@@ -12,7 +12,7 @@ from torch_geometric.utils import scatter
 
 from disco_dock.core.layers import SinusoidalEmbedding, mlp
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR
-from disco_dock.docking.model.config import ScoreModelConfig
+from disco_dock.docking.model.config import DIRECTION, ScoreModelConfig
 from disco_dock.docking.model.graph import (
     bond_neighbourhoods,
     count_graphs,
@@ -96,7 +96,8 @@ class ScoreModel(nn.Module):
         self.center_conv = TensorProductConv(irreps, sh_irreps, o3.Irreps("1x1o + 1x1e"), 3 * ns, config.dropout)
         self.translation_norm = mlp([1 + ns, ns, 1])
         self.rotation_norm = mlp([1 + ns, ns, 1])
-        self.axis_product = o3.FullTensorProduct(sh_irreps, o3.Irreps("2e"))
+        self.axis_irreps = o3.Irreps(config.torsion_axis)
+        self.axis_product = o3.FullTensorProduct(sh_irreps, self.axis_irreps)
         self.bond_distance = DistanceEmbedding(config.graph.ligand_radius, config.distance_embed_dim, ns)
         self.torsion_conv = TensorProductConv(irreps, self.axis_product.irreps_out, o3.Irreps(f"{ns}x0o"), 3 * ns, config.dropout)
         self.torsion_out = nn.Sequential(nn.Linear(ns, ns, bias=False), nn.Tanh(), nn.Linear(ns, 1, bias=False))  # odd: stays 0o
@@ -140,17 +141,22 @@ class ScoreModel(nn.Module):
         scalars = torch.cat([self.center_distance(vectors.norm(dim=-1)), ligand[:, : self.config.ns], noise[ligand_graph]], dim=1)
         edges = torch.stack([torch.arange(len(pos), device=pos.device), ligand_graph])
         out = self.center_conv(ligand, edges, scalars, spherical_harmonics(self.trunk.sh_irreps, vectors), num_graphs)
-        translation, rotation = out[:, :3], out[:, 3:]
-        translation = translation * self.translation_norm(torch.cat([translation.norm(dim=1, keepdim=True), noise], dim=1))
-        rotation = rotation * self.rotation_norm(torch.cat([rotation.norm(dim=1, keepdim=True), noise], dim=1))
-        return translation, rotation
+        return self._scaled(out[:, :3], self.translation_norm, noise), self._scaled(out[:, 3:], self.rotation_norm, noise)
+
+    def _scaled(self, vector: Tensor, norm_mlp: nn.Module, noise: Tensor) -> Tensor:
+        """A rigid head's (G, 3) output: `vector` (or its direction, see `rigid_head`) times the MLP of its norm and the noise."""
+        norm = vector.norm(dim=1, keepdim=True)
+        scale = norm_mlp(torch.cat([norm, noise], dim=1))
+        if self.config.rigid_head == DIRECTION:
+            return vector / (norm + 1e-6) * scale
+        return vector * scale
 
     def _torsion_scores(self, batch: HeteroData, ligand: Tensor, pos: Tensor) -> Tensor:
         """(R,) pseudoscalar per rotatable bond from the atoms around the bond's centre."""
         u, v = rotatable_bond_atoms(batch)
         atom, bond = edges = bond_neighbourhoods(batch, pos, self.config)
         vectors = pos[atom] - (pos[u] + pos[v])[bond] / 2
-        axis_sh = o3.spherical_harmonics("2e", pos[v] - pos[u], normalize=True, normalization="component")
+        axis_sh = o3.spherical_harmonics(self.axis_irreps, pos[v] - pos[u], normalize=True, normalization="component")
         edge_sh = self.axis_product(spherical_harmonics(self.trunk.sh_irreps, vectors), axis_sh[bond])
         ns = self.config.ns
         bond_scalars = ligand[u, :ns] + ligand[v, :ns]

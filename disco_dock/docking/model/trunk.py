@@ -13,7 +13,7 @@ from torch_geometric.data import HeteroData
 from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND, RECEPTOR
 from disco_dock.docking.data.ligand import ATOM_FEATURES, BOND_FEATURES
 from disco_dock.docking.data.protein import NUM_RESIDUE_TYPES
-from disco_dock.docking.model.config import ScoreModelConfig
+from disco_dock.docking.model.config import NODE, ScoreModelConfig
 from disco_dock.docking.model.graph import cross_edges, hops_to, ligand_edges, receptor_edges
 from disco_dock.docking.model.layers import (
     CategoricalEmbedding,
@@ -67,10 +67,13 @@ class InteractionLayer(nn.Module):
         def conv() -> TensorProductConv:
             return TensorProductConv(irreps, sh_irreps, irreps, 3 * config.ns, config.dropout)
 
-        self.ligand_from_ligand, self.ligand_from_receptor, self.ligand_norm = conv(), conv(), EquivariantNorm(irreps)
+        def norm() -> EquivariantNorm:
+            return EquivariantNorm(irreps, normalise_others=config.vector_norm == NODE)
+
+        self.ligand_from_ligand, self.ligand_from_receptor, self.ligand_norm = conv(), conv(), norm()
         if update_receptor:
             self.receptor_from_receptor, self.receptor_from_ligand = conv(), conv()
-            self.receptor_norm = EquivariantNorm(irreps)
+            self.receptor_norm = norm()
 
     def _messages(self, conv: TensorProductConv, source: Tensor, target: Tensor, edges: EdgeSet) -> Tensor:
         """Mean message at each target node."""

@@ -20,7 +20,8 @@ from disco_dock.docking.training.views import placed_at_centre
 
 class ScoreObjective(nn.Module):
     """Stage 1: the score model and (with latents) the latent encoder; `forward(batch)` gives
-    the denoising score-matching loss and its parts."""
+    the denoising score-matching loss (weighted by `loss_weights`) and its parts. With
+    `noise_draws` k > 1 the loss is the mean of k draws of noise (and latents) on the same batch."""
 
     def __init__(self, score: ScoreModel, encoder: LatentEncoder | None, config: DockingConfig):
         super().__init__()
@@ -34,12 +35,18 @@ class ScoreObjective(nn.Module):
         return segment_gumbel_softmax_st(logits, segment, count_graphs(batch), tau, generator)
 
     def forward(self, batch: HeteroData) -> tuple[Tensor, dict[str, Tensor]]:
+        draws = [self.draw(batch) for _ in range(self.config.training.noise_draws)]
+        parts = {name: torch.stack([part[name] for _, part in draws]).mean() for name in draws[0][1]}
+        return torch.stack([loss for loss, _ in draws]).mean(), parts
+
+    def draw(self, batch: HeteroData) -> tuple[Tensor, dict[str, Tensor]]:
+        """The loss and its parts for one noisy pose (and latent draw) per complex."""
         training = self.config.training
         latents = self.latents(batch, training.gumbel_tau)
         dropped = None if latents is None else torch.rand(count_graphs(batch), device=latents.device) < training.latent_dropout
         noised_batch, noised = noise_batch(batch, self.config.pose_schedules)
         scores = self.score(noised_batch, noised.sigma_tr, noised.sigma_rot, noised.sigma_tor, latents, dropped)
-        return score_matching_loss(*scores, noised)
+        return score_matching_loss(*scores, noised, training.loss_weights)
 
 
 class PriorObjective(nn.Module):

@@ -64,14 +64,15 @@ def require_same_networks(saved: DockingConfig, config: DockingConfig, path: Pat
         raise TrainingError(f"{path} was trained with other {', '.join(different)} settings: use another --out folder")
 
 
-def read_config_file(path: Path) -> DockingConfig:
-    """A `DockingConfig` from a JSON file of (possibly partial) nested settings over the defaults."""
+def read_config_file(path: Path, stored: bool = False) -> DockingConfig:
+    """A `DockingConfig` from a JSON file of (possibly partial) nested settings over the defaults,
+    or, `stored` (a run's own config.json), with the `LEGACY` values of settings it lacks."""
     try:
         values = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise TrainingError(f"{path}: cannot read the config ({error})") from None
     try:
-        return DockingConfig.from_dict(values)
+        return DockingConfig.from_stored(values) if stored else DockingConfig.from_dict(values)
     except ValueError as error:  # ConfigError: an unknown or badly typed setting, named by its path
         raise TrainingError(f"{path}: bad settings ({error})") from None
 
@@ -85,7 +86,7 @@ def resolve_config(stage: str, paths: RunPaths, config_file: Path | None, mode: 
     if config_file is not None:
         config = read_config_file(config_file)
     elif own.exists():
-        config = read_config_file(own)
+        config = read_config_file(own, stored=True)
     else:
         config = start or DockingConfig()
     if mode is not None:

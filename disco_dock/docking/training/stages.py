@@ -38,8 +38,10 @@ from disco_dock.docking.training.views import TrainingViews
 
 
 def settings(training: TrainingConfig, epochs: int, **changes: Any) -> FitSettings:
-    """The settings every stage shares (Adam's, clipping, seed) for `epochs` epochs, with `changes`."""
-    return FitSettings(training.lr, epochs, training.weight_decay, training.grad_clip, seed=training.seed, **changes)
+    """The settings every stage shares (Adam's, clipping, seed, CPU-time limit) for `epochs` epochs, with `changes`."""
+    return FitSettings(
+        training.lr, epochs, training.weight_decay, training.grad_clip, seed=training.seed, cpu_time_limit=training.cpu_time_limit, **changes
+    )
 
 
 def fit_stage(
@@ -66,7 +68,7 @@ def fit_stage(
         paths.run_dir / f"{name}.ckpt",
         fit_settings,
         config=config.to_dict(),
-        check_config=lambda saved, path: require_same_networks(DockingConfig.from_dict(saved), config, path),
+        check_config=lambda saved, path: require_same_networks(DockingConfig.from_stored(saved), config, path),
         validate=validate if training.validation_complexes > 0 else None,
         metrics=paths.run_dir / METRICS_FILE,
         report=tqdm.write,
@@ -91,7 +93,9 @@ def train_score(config: DockingConfig, paths: RunPaths, procs: Processes) -> Non
         "score",
         objective,
         ComplexDataset(paths.cache, paths.train_split, transform=TrainingViews(config)),
-        settings(training, training.epochs, ema_decay=training.ema_decay or None, validate_every=training.validate_every),
+        settings(
+            training, training.epochs, ema_decay=training.ema_decay or None, ema_warmup=training.ema_warmup, validate_every=training.validate_every
+        ),
         lambda trained: validate_docking(trained, val_set, config, procs.device),
         config,
         paths,

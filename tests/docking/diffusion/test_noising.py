@@ -12,6 +12,7 @@ import torch
 from torch_geometric.data import HeteroData
 from torch_geometric.loader import DataLoader
 
+from disco_dock.docking.config import TrainingConfig
 from disco_dock.docking.data import ComplexDataset, torsion_mask
 from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND, ROTATABLE_BOND, TORSION, TORSION_MOVES
 from disco_dock.docking.diffusion import (
@@ -209,3 +210,18 @@ def test_graph_without_rotatable_bonds(graphs: list[HeteroData], position: int) 
         update = reverse_sde_step(noised_batch, noised.tr_score, noised.rot_score, noised.tor_score, 0.5, 0.05, SCHEDULES, ode=True)
         assert move_ligands(noised_batch, update).shape == pos.shape
         assert initial_pose(data, SCHEDULES).shape == pos.shape
+
+
+def test_default_loss_weights_make_predicting_nothing_score_one_per_component() -> None:
+    """The rotation target is unit-normalised over its 3-vector, the loss averages over components:
+    TrainingConfig's weight 3 brings predicting nothing to 1 for rotation, as for the others."""
+    generator = torch.Generator().manual_seed(4)
+    count = 20_000
+    t = sample_times(count, generator, torch.float64)
+    noised = sample_pose_noise(t, SCHEDULES, torch.arange(count), generator)
+    zeros = [torch.zeros_like(target) for target in noised.normalised_targets()]
+    weights = TrainingConfig().loss_weights
+    _, parts = score_matching_loss(*zeros, noised)
+    assert float(parts["rotation"]) == pytest.approx(1 / 3, abs=0.02)
+    for weight, part in zip(weights, parts.values()):
+        assert weight * float(part) == pytest.approx(1.0, abs=0.05)

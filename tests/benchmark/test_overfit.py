@@ -1,0 +1,37 @@
+"""The overfit benchmark end to end on two complexes, tiny networks and a budget of two steps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from disco_dock.benchmark.overfit import BUCKETS, COMPONENTS, OverfitConfig, run_overfit
+from tests.support.complexes import ligand_path, make_complex, protein_path
+
+TINY = {
+    "mode": "pocket",
+    "pocket": {"radius": 10.0},
+    "model": {"ns": 8, "nv": 2, "num_layers": 2, "num_latents": 0, "torsion_axis": "1o + 2e"},
+}
+
+
+def test_overfit_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    for name in ("1ia1", "1s3v"):
+        make_complex(tmp_path / "data", name, protein_path(name), ligand_path(name))
+    config = OverfitConfig(tmp_path / "out", TINY, steps=2, data_dir=tmp_path / "data", draws=2, samples=2, sampling_steps=2)
+    summary = run_overfit(config, log=lambda line: None)
+    assert summary["steps"] == 2 and summary["complexes"] == ["1ia1", "1s3v"]
+    assert set(summary["loss_ratios"]) == set(COMPONENTS)
+    assert all(len(ratios) == len(BUCKETS) and min(ratios) > 0 for ratios in summary["loss_ratios"].values())
+    assert [run["complex"] for run in summary["docking"]] == ["1ia1", "1s3v"]
+    assert all(run["best_rmsd"] <= run["top1_rmsd"] for run in summary["docking"])
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["settings"]["model"]["torsion_axis"] == "1o + 2e"
+    assert "| rotation |" in (tmp_path / "out" / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("bad", [{"steps": 0}, {"steps": 2, "cpu_seconds": 5.0}, {"steps": 2, "cache": Path("cache")}])
+def test_overfit_needs_one_budget_and_a_whole_data_source(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        OverfitConfig(Path("out"), **bad)
