@@ -171,6 +171,28 @@ def decoys(
     typer.echo(summary.text())
 
 
+@app.command("train-ranker")
+def train_ranker(
+    decoys: list[Path] = typer.Option(..., help="Folder of decoys from `disco-dock decoys` (repeatable)."),
+    data_dir: list[Path] = typer.Option(..., help="Dataset folder holding those complexes' proteins (repeatable)."),
+    train_split: Path = typer.Option(..., help="File of training complex names, one per line."),
+    val_split: Path = typer.Option(..., help="File of validation complex names, one per line."),
+    out: Path = typer.Option(..., help="Run folder: pools/, ranker.ckpt, metrics.jsonl, summary.json, ranker.pt. Run again to resume."),
+    into: Path = typer.Option(None, help="Model file to add the trained ranker to (predict then ranks with it)."),
+    epochs: int = typer.Option(None, min=1, help="Epochs [default: RankerConfig's]."),
+) -> None:
+    """Train the pose ranker of the physics stage on labelled decoys; report how it ranks against Vina's score."""
+    from disco_dock.docking.config import RankerConfig
+    from disco_dock.docking.data.errors import DataError
+    from disco_dock.docking.ranking.training import train_ranker_run
+
+    try:
+        metrics = train_ranker_run(decoys, data_dir, train_split, val_split, out, RankerConfig().replace(**given(epochs=epochs)), into)
+    except (DataError, ValueError) as error:
+        fail(" ".join(str(error).split()))
+    typer.echo(", ".join(f"{key} {value:.3f}" for key, value in metrics.items()))
+
+
 @app.command()
 def train(
     stage: str = typer.Argument(..., help="score (score model + latent encoder), prior, or confidence."),

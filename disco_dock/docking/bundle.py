@@ -20,10 +20,11 @@ from disco_dock.docking.model.confidence import ConfidenceModel
 from disco_dock.docking.model.encoder import LatentEncoder
 from disco_dock.docking.model.prior import PointerPrior
 from disco_dock.docking.model.score import ScoreModel
+from disco_dock.docking.ranking.model import PoseRanker
 
 FORMAT = "disco-dock model 1"
 """Written into every model file, checked when loading."""
-NETWORKS = ("score", "encoder", "prior", "confidence")
+NETWORKS = ("score", "encoder", "prior", "confidence", "ranker")
 
 
 def default_model_path(mode: str) -> Path:
@@ -42,12 +43,18 @@ def build_confidence(config: DockingConfig) -> ConfidenceModel:
     return ConfidenceModel(config.model)
 
 
+def build_ranker(config: DockingConfig) -> PoseRanker:
+    """A fresh pose ranker as `config` defines it (training and loading both build it here)."""
+    return PoseRanker(config.ranker.hidden, config.ranker.layers)
+
+
 class DockingModel(nn.Module):
     """The networks of one docking model and the `DockingConfig` they were built from.
 
     `score` (a `ScoreModel`) is always there; `encoder` (a `LatentEncoder`) and `prior` (a
     `PointerPrior`) only when `config.model.num_latents > 0`; `confidence` (a
-    `ConfidenceModel`) when one was trained. Absent networks are None.
+    `ConfidenceModel`) and `ranker` (a `PoseRanker` of physics-stage candidates) when they were
+    trained. Absent networks are None.
     """
 
     def __init__(
@@ -57,6 +64,7 @@ class DockingModel(nn.Module):
         encoder: LatentEncoder | None = None,
         prior: PointerPrior | None = None,
         confidence: ConfidenceModel | None = None,
+        ranker: PoseRanker | None = None,
     ):
         super().__init__()
         self.config = config
@@ -64,10 +72,12 @@ class DockingModel(nn.Module):
         self.encoder = encoder
         self.prior = prior
         self.confidence = confidence
+        self.ranker = ranker
 
     @classmethod
     def build(cls, config: DockingConfig) -> "DockingModel":
-        """Freshly initialised networks for `config`: all four, but encoder and prior only with latents."""
+        """Freshly initialised networks for `config`: score and confidence models, encoder and prior
+        with latents; no ranker (it is trained on its own and added, `ranking.training`)."""
         with_latents = config.model.num_latents > 0
         return cls(
             config,
@@ -113,6 +123,8 @@ class DockingModel(nn.Module):
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(path, f"model settings this version cannot read ({type(error).__name__}: {error})") from None
         states = payload["networks"]
+        if "ranker" in states:
+            model.ranker = build_ranker(model.config)
         unexpected = set(states) - set(model.networks())
         if "score" not in states or unexpected:
             raise DataError(path, f"networks that do not fit the saved settings: {sorted(unexpected) or 'no score model'}")

@@ -3,8 +3,9 @@
 `physics_stage` takes the diffusion model's poses and, as `PhysicsConfig` asks, adds Vina's
 search poses (pocket mode), refines every diffusion pose with Vina's local optimisation (Vina's
 own poses come out of its search already optimised), scores all with Vina, and runs PoseBusters'
-checks. `ranked` orders the pool (invalid poses last, then by confidence, Vina score or sample
-order) and numbers the ranks.
+checks. With a trained pose ranker, `ranker_confidences` gives every pose its probability of
+being right; `ranked` orders the pool (invalid poses last, then by confidence, Vina score or
+sample order) and numbers the ranks.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from rdkit import Chem
 
 from disco_dock.docking.config import PhysicsConfig
+from disco_dock.docking.data.protein import read_heavy_atoms
 from disco_dock.docking.physics import VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_hydrogens
 from disco_dock.docking.physics.refinement import vina_poses
 from disco_dock.docking.pocket import BOX_PADDING, Box, Pocket
+from disco_dock.docking.ranking.features import pose_features, protein_tree
+from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.results import VINA, DockedPose
 
 NO_SEARCH_BOX = "Vina's search needs a pocket: give --box, --pocket-center or --reference-ligand"
@@ -67,14 +72,34 @@ def physics_stage(
     return pool
 
 
-def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
-    """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`)."""
+def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: Path) -> list[DockedPose]:
+    """The pool with each pose's confidence set to the ranker's probability that it is within 2 A,
+    from its features against the whole pool (`ranking.features`); needs every Vina score."""
+    positions = np.stack([pose.positions for pose in pool])
+    scores = np.array([pose.vina_score for pose in pool])
+    features = pose_features(positions, scores, positions, scores, protein_tree(read_heavy_atoms(protein)), same=True)
+    probabilities = ranker.probabilities(torch.as_tensor(features, dtype=torch.float32)).tolist()
+    return [dataclasses.replace(pose, confidence=probability) for pose, probability in zip(pool, probabilities, strict=True)]
+
+
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], ranked_by_ranker: bool = False) -> str:
+    """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
+    the ranker's confidence when it scored the pool."""
     if config.rank_by != "auto":
         return config.rank_by
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
-    if has_confidence and not scored:
+    if ranked_by_ranker or (has_confidence and not scored):
         return "confidence"
     return "vina" if scored else "sample"
+
+
+def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: Path | None, config: PhysicsConfig) -> tuple[DockedPose, ...]:
+    """The final ranking of a complex's pool: the pose ranker's confidences when there is a ranker
+    and every pose has a Vina score, then `ranked` by `ranking_key`."""
+    use_ranker = ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
+    if use_ranker:
+        pool = ranker_confidences(ranker, pool, protein)
+    return ranked(pool, ranking_key(config, has_confidence, pool, use_ranker), config.invalid_last)
 
 
 def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool) -> tuple[DockedPose, ...]:

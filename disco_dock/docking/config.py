@@ -108,6 +108,20 @@ class SamplingConfig(Settings):
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class RankerConfig(Settings):
+    """The pose ranker (`docking.ranking`): its size and how it is trained on decoys."""
+
+    hidden: int = 64
+    layers: int = 2
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    epochs: int = 10
+    steps_per_epoch: int = 300
+    seed: int = 0
+
+
 RANK_BY = ("auto", "confidence", "vina", "sample")
 """How the final candidates are ordered (see `PhysicsConfig.rank_by`)."""
 
@@ -159,6 +173,7 @@ class DockingConfig(Settings):
     data: DataConfig = field(default_factory=DataConfig)
     """How the training complexes' ligand conformers were made (the graph radii are in `model.graph`)."""
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    ranker: RankerConfig = field(default_factory=RankerConfig)
 
     def __post_init__(self):
         if self.mode not in (BLIND, POCKET):

@@ -23,7 +23,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, HeteroData
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import physics_stage, ranked, ranking_key
+from disco_dock.docking.candidates import physics_stage, rank_pool
 from disco_dock.docking.config import PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers, rotatable_bonds
 from disco_dock.docking.data.errors import DataError
@@ -150,7 +150,7 @@ def dock(
         pool = physics_stage(pool, start, receptor.path, pocket, physics)
     positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=pos.dtype, device=pos.device)
     pool = [dataclasses.replace(pose, confidence=float(value)) for pose, value in zip(pool, confidences(model, graph, positions))]
-    poses = ranked(pool, ranking_key(physics, model.confidence is not None, pool), physics.invalid_last)
+    poses = rank_pool(pool, model.ranker, model.confidence is not None, receptor.path, physics)
     return DockingResult(name, mode, poses)
 
 

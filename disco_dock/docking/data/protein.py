@@ -121,6 +121,20 @@ def read_protein(path: str | Path) -> Receptor:
     return _assemble(path, atoms)
 
 
+def read_heavy_atoms(path: str | Path) -> np.ndarray:
+    """(M, 3) positions of every non-hydrogen atom of a PDB or mmCIF file except waters (hetero
+    groups, metals and cofactors included): what a pose can touch."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    atoms = _read_mmcif_atoms(path) if path.suffix.lower() in (".cif", ".mmcif") else _read_pdb_atoms(path)
+    kept = [(x, y, z) for _het, _name, _alt, resname, _chain, _number, _icode, x, y, z, _occ, element in atoms
+            if element not in ("H", "D") and resname not in WATER_NAMES]  # fmt: skip
+    if not kept:
+        raise DataError(path, "no heavy atoms")
+    return np.array(kept, dtype=np.float64)
+
+
 def _pdb_element(raw_name: str, element: str) -> str:
     """The element column, or (old files leave it blank) a guess from the atom-name columns."""
     if element:

@@ -1,0 +1,61 @@
+"""The pose ranker: learning from pools where a feature tells the right pose, its metrics, and a
+model file that carries it into `dock`."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.config import RankerConfig
+from disco_dock.docking.ranking.features import FEATURES
+from disco_dock.docking.ranking.training import Pool, predict_pools, ranking_metrics, train_ranker
+
+CONSENSUS = FEATURES.index("neighbours_2A")
+
+
+def synthetic_pools(count: int, seed: int) -> list[Pool]:
+    """Pools of 8 poses where the right pose (RMSD 1 A) has the highest consensus but rarely the best score."""
+    rng = np.random.default_rng(seed)
+    pools = []
+    for index in range(count):
+        features = rng.normal(size=(8, len(FEATURES)))
+        right = rng.integers(8)
+        features[:, CONSENSUS] = rng.uniform(0, 0.4, size=8)
+        features[right, CONSENSUS] = 0.8
+        rmsds = np.full(8, 6.0)
+        rmsds[right] = 1.0
+        scores = features[:, 0] - 3.0
+        pools.append(Pool(f"c{index}", features, rmsds, scores, np.ones(8, dtype=bool)))
+    return pools
+
+
+def test_ranking_metrics_compare_the_ranker_with_the_score_and_the_ceiling():
+    (pool,) = synthetic_pools(1, seed=0)
+    right = int(np.argmin(pool.rmsds))
+    perfect = np.zeros(8)
+    perfect[right] = 1.0
+    metrics = ranking_metrics([pool], [perfect])
+    assert metrics["top1_ranker"] == 1.0 and metrics["best_of_pool"] == 1.0 and metrics["auroc"] == 1.0
+    assert metrics["top1_vina_score"] == float(np.argmin(pool.scores) == right)
+
+
+def test_the_ranker_learns_what_tells_the_right_pose(tmp_path):
+    train, val = synthetic_pools(200, seed=1), synthetic_pools(50, seed=2)
+    config = RankerConfig(epochs=2, steps_per_epoch=150, batch_size=64)
+    ranker, metrics = train_ranker(train, val, config, tmp_path)
+    assert metrics["val_top1_ranker"] > 0.9 > metrics["val_top1_vina_score"]
+    assert metrics["val_auroc"] > 0.95
+    assert (tmp_path / "summary.json").is_file() and (tmp_path / "metrics.jsonl").is_file()
+    np.testing.assert_allclose(predict_pools(ranker, val[:1])[0], ranker.probabilities(torch.as_tensor(val[0].features, dtype=torch.float32)).numpy())
+
+
+def test_a_model_file_carries_its_ranker(tmp_path, model_files):
+    model = DockingModel.load(model_files["pocket"])
+    assert model.ranker is None  # the tiny models have none
+    trained, _ = train_ranker(synthetic_pools(20, 3), synthetic_pools(5, 4), RankerConfig(epochs=1, steps_per_epoch=5), tmp_path)
+    model.ranker = trained
+    model.save(tmp_path / "with_ranker.pt")
+    loaded = DockingModel.load(tmp_path / "with_ranker.pt")
+    features = torch.randn(3, len(FEATURES))
+    torch.testing.assert_close(loaded.ranker(features), trained(features))
