@@ -16,11 +16,13 @@ METHOD_PHYSICS = {
     DISCO_BLIND: LEARNED_ONLY,
     DISCO_POCKET: LEARNED_ONLY,
     DISCO_POCKET_REFINED: PhysicsConfig(refine=True, vina_search=False, rank_by="vina"),
-    DISCO_POCKET_VINA: PhysicsConfig(refine=True, vina_search=True, rank_by="vina"),
+    DISCO_POCKET_VINA: PhysicsConfig(refine=True, vina_search=True),
 }
 """disco-dock's methods by name and their physics stage: the learned model alone (confidence
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
-as candidates (exhaustiveness and number of poses: the run's Vina settings)."""
+as candidates (exhaustiveness and number of poses: the run's Vina settings), ranked by the
+model's pose ranker when it has one, else by Vina's score. Records keep every pose's Vina score,
+so the summary also gives top-1 of the same pool ranked by Vina's score."""
 METHODS = (VINA, *METHOD_PHYSICS)
 """The methods the harness knows by name."""
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -195,13 +195,14 @@ def markdown_table(summaries: dict[str, MethodSummary], information_given: dict[
     below, above = (f"{t:g}" for t in THRESHOLDS)
     header = (
         f"| method | information given | N | top-1 <{below} A | top-1 <{above} A | best-of-N <{below} A "
-        "| median top-1 RMSD (A) | PoseBusters-valid top-1 | median s per complex |"
+        f"| top-1 <{below} A by Vina score | median top-1 RMSD (A) | PoseBusters-valid top-1 | median s per complex |"
     )
-    rows = [header, "|" + " --- |" * 9]
+    rows = [header, "|" + " --- |" * 10]
     for method, s in summaries.items():
         rows.append(
             f"| {method} | {information_given.get(method, '?')} | {s.n} | {table_cell(s.top1_below[str(THRESHOLDS[0])], True)} "
             f"| {table_cell(s.top1_below[str(THRESHOLDS[1])], True)} | {table_cell(s.best_of_n_below[str(THRESHOLDS[0])], True)} "
+            f"| {table_cell(s.top1_by_vina_score_below and s.top1_by_vina_score_below[str(THRESHOLDS[0])], True)} "
             f"| {table_cell(s.median_top1_rmsd)} | {table_cell(s.posebusters_valid_top1, True)} | {table_cell(s.median_seconds)} |"
         )
     return "\n".join(rows)

@@ -9,6 +9,7 @@ result says so.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,9 @@ class MethodSummary:
     """Fraction with any pose under each threshold."""
     median_top1_rmsd: float | None
     """Median top-1 RMSD (A), a failure counting as infinite; None without complexes."""
+    top1_by_vina_score_below: dict[str, float] | None
+    """Fraction whose pose with the lowest Vina score is under each threshold, for methods that
+    record every pose's Vina score (disco-dock's physics stage): the same pool ranked by Vina."""
     posebusters_valid_top1: float | None
     """Fraction whose top-1 pose passes every PoseBusters check (failure or unchecked = not valid); None if never checked."""
     posebusters_errors: int
@@ -104,6 +108,14 @@ class MethodSummary:
     """Median runtime per complex, failures included."""
     plain_rmsd_fallbacks: int
     """Complexes whose RMSD is not symmetry-corrected."""
+
+
+def _lowest_score_rmsd(record: dict) -> float:
+    """The RMSD of the record's pose with the lowest Vina score (infinite without scores)."""
+    scores = [value if value is not None and math.isfinite(value) else math.inf for value in record.get("vina_scores") or []]
+    if record.get("error") or not scores or min(scores) == math.inf:
+        return math.inf
+    return record["rmsds"][scores.index(min(scores))]
 
 
 def summarize(records: list[dict]) -> MethodSummary:
@@ -115,6 +127,8 @@ def summarize(records: list[dict]) -> MethodSummary:
     def fraction(values: list[float], threshold: float) -> float:
         return sum(v < threshold for v in values) / n if n else float("nan")
 
+    by_score = [_lowest_score_rmsd(r) for r in records]
+    scored = any(math.isfinite(value) for value in by_score)
     checks = [r.get("posebusters") for r in records]
     checked = any(check is not None for check in checks)
     valid = sum(bool(check and check.get("valid")) for check in checks)
@@ -124,6 +138,7 @@ def summarize(records: list[dict]) -> MethodSummary:
         top1_below={str(t): fraction(top1, t) for t in THRESHOLDS},
         best_of_n_below={str(t): fraction(best, t) for t in THRESHOLDS},
         median_top1_rmsd=statistics.median(top1) if n else None,
+        top1_by_vina_score_below={str(t): fraction(by_score, t) for t in THRESHOLDS} if scored else None,
         posebusters_valid_top1=valid / n if checked and n else None,
         posebusters_errors=sum(bool(check and check.get("error")) for check in checks),
         median_seconds=statistics.median(r["runtime_s"] for r in records) if n else None,

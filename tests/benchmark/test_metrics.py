@@ -158,3 +158,15 @@ def test_vina_docks_a_real_complex(tmp_path):
     assert result.poses.shape == (1, complex_.crystal.mol.GetNumAtoms(), 3)
     assert len(result.scores) == 1 and result.scores[0] < 0
     assert np.isfinite(pose_rmsds(complex_.crystal.mol, result.poses).values[0])
+
+
+def test_summaries_also_rank_each_pool_by_vina_score():
+    records = [
+        {"rmsds": [3.0, 1.0], "vina_scores": [-5.0, -7.0], "runtime_s": 1.0, "error": ""},
+        {"rmsds": [1.5, 4.0], "vina_scores": [-8.0, float("nan")], "runtime_s": 1.0, "error": ""},
+        {"rmsds": [1.0], "runtime_s": 1.0, "error": "", "vina_scores": [float("nan")]},
+    ]
+    summary = summarize(records)
+    assert summary.top1_below["2.0"] == 2 / 3
+    assert summary.top1_by_vina_score_below["2.0"] == 2 / 3  # the third pool has no score: a miss
+    assert summarize([{"rmsds": [1.0], "runtime_s": 1.0, "error": ""}]).top1_by_vina_score_below is None

@@ -52,7 +52,7 @@ def test_records_without_a_fingerprint_are_summarised_as_before(tmp_path, datase
     (out / "disco-dock-pocket.jsonl").write_text(json.dumps(record) + "\n")
     argv = ["--data-dir", str(dataset), "--out", str(out), "--methods", "vina,disco-dock-pocket", "--model", str(model_files["pocket"])]
     main([*argv, "--summary-only"], "test", out)
-    assert "| disco-dock-pocket | pocket box | 1 | 100.0 % | 100.0 % | 100.0 % | 1.50 | - | 3.00 |" in capsys.readouterr().out
+    assert "| disco-dock-pocket | pocket box | 1 | 100.0 % | 100.0 % | 100.0 % | - | 1.50 | - | 3.00 |" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["methods"]["disco-dock-pocket"]["records_by_model"] == {"not recorded": 1}
     assert summary["methods"]["vina"] == {"information_given": "pocket box", "model": None}
