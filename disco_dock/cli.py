@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
 import typer
+
+from disco_dock.docking.config import PhysicsConfig, PocketConfig, SamplingConfig
+
+SAMPLING, PHYSICS = SamplingConfig(), PhysicsConfig()
+"""The inference defaults, shown in `predict --help`."""
 
 app = typer.Typer(
     name="disco-dock",
@@ -13,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must not be read as markup and vanish
 )
 
 
@@ -79,74 +86,149 @@ def preprocess(
 @app.command()
 def predict(
     protein: Path = typer.Option(None, help="Protein file (PDB or mmCIF)."),
-    ligand: str = typer.Option(None, help="Ligand file (SDF, MOL2, PDB) or SMILES string; its pose is not used."),
+    ligand: str = typer.Option(
+        None, help="Ligand: one molecule in an SDF, MOL, MOL2 or PDB file (2D is fine: its pose is not used) or a SMILES string."
+    ),
     csv: Path = typer.Option(
         None, "--csv", help="Batch mode: a CSV with columns protein, ligand[, name, box, pocket_center, pocket_radius, reference_ligand]."
     ),
-    out: Path = typer.Option(Path("predictions"), help="Output folder: rank1.sdf, rank2.sdf, ..., results.csv (batch: a folder per complex)."),
-    samples: int = typer.Option(None, min=1, help="Poses sampled per complex [default: SamplingConfig's]."),
-    steps: int = typer.Option(None, min=1, help="Reverse diffusion steps [default: SamplingConfig's]."),
-    seed: int = typer.Option(None, help="Random seed; the same seed gives the same poses [default: SamplingConfig's]."),
+    out: Path = typer.Option(Path("predictions"), help="Output folder: poses.sdf, rank1.sdf, ..., results.csv, complex.pdb, run.json (batch: a folder per complex)."),
+    name: str = typer.Option(None, help="Name of the complex in the outputs [default: the ligand file's stem, or 'ligand' for SMILES]."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run's files in --out (batch: dock every row again)."),
+    shard: str = typer.Option(None, help="Batch mode: dock only shard i/n of the CSV's rows (0 <= i < n; e.g. a Slurm array task)."),
+    samples: int = typer.Option(SAMPLING.samples, min=1, help="Poses sampled per complex."),
+    steps: int = typer.Option(SAMPLING.steps, min=1, help="Reverse diffusion steps."),
+    seed: int = typer.Option(SAMPLING.seed, help="Random seed; the same seed gives the same poses."),
+    batch_nodes: int = typer.Option(SAMPLING.batch_nodes, min=1, help="Samples are denoised in batches of at most this many graph nodes (bounds memory)."),
     device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ..."),
-    checkpoint: Path = typer.Option(None, help="Model file [default: models/disco-dock-{blind,pocket}.pt in the repository]."),
+    checkpoint: Path = typer.Option(
+        None, help="Model file [default: models/disco-dock-pocket.pt with a pocket, models/disco-dock-blind.pt without, in the repository]."
+    ),
     box: Path = typer.Option(None, help="Pocket from a Vina box JSON file (center_x/y/z, size_x/y/z)."),
     pocket_center: str = typer.Option(None, help="Pocket centre x,y,z (A)."),
-    pocket_radius: float = typer.Option(None, help="Pocket crop radius (A) [default: the model's]."),
-    reference_ligand: Path = typer.Option(None, help="Pocket at the centroid of this ligand file's heavy atoms."),
-    prior_temperature: float = typer.Option(None, help="Temperature of the latent prior [default: SamplingConfig's]."),
-    guidance: float = typer.Option(None, help="Classifier-free guidance scale on the latents, 0 = none [default: SamplingConfig's]."),
-    ode: bool = typer.Option(False, "--ode", help="Probability-flow ODE instead of the reverse SDE."),
-    refine: bool = typer.Option(None, "--refine/--no-refine", help="Vina local optimisation of every pose [default: PhysicsConfig's]."),
-    vina_search: bool = typer.Option(None, "--vina-search/--no-vina-search", help="Add Vina's search poses (pocket mode) [default: PhysicsConfig's]."),
-    vina_exhaustiveness: int = typer.Option(None, min=1, help="Vina's search effort [default: PhysicsConfig's]."),
-    vina_poses: int = typer.Option(None, min=1, help="Vina search poses at most [default: PhysicsConfig's]."),
-    checks: bool = typer.Option(None, "--checks/--no-checks", help="PoseBusters validity checks of every pose [default: PhysicsConfig's]."),
-    rank_by: str = typer.Option(None, help="auto, confidence, vina or sample [default: PhysicsConfig's]."),
+    pocket_radius: float = typer.Option(None, min=0.1, help=f"Pocket crop radius (A) [default: the model's; {PocketConfig.radius:g} for the shipped ones]."),
+    reference_ligand: Path = typer.Option(None, help="Pocket around this ligand file's heavy atoms (its centroid; its bounding box + 10 A)."),
+    prior_temperature: float = typer.Option(SAMPLING.prior_temperature, help="Temperature of the latent prior."),
+    guidance: float = typer.Option(SAMPLING.guidance, help="Classifier-free guidance scale on the latents, 0 = none."),
+    ode: bool = typer.Option(SAMPLING.ode, "--ode", help="Probability-flow ODE instead of the reverse SDE."),
+    refine: bool = typer.Option(PHYSICS.refine, "--refine/--no-refine", help="Vina local optimisation of every pose."),
+    vina_search: bool = typer.Option(PHYSICS.vina_search, "--vina-search/--no-vina-search", help="Add Vina's search poses (pocket mode)."),
+    vina_exhaustiveness: int = typer.Option(PHYSICS.vina_exhaustiveness, min=1, help="Vina's search effort."),
+    vina_poses: int = typer.Option(PHYSICS.vina_poses, min=1, help="Vina search poses at most."),
+    checks: bool = typer.Option(PHYSICS.check_validity, "--checks/--no-checks", help="PoseBusters validity checks of every pose."),
+    rank_by: str = typer.Option(PHYSICS.rank_by, help="auto, confidence, vina or sample."),
     hydrogens: bool = typer.Option(False, "--hydrogens", help="Write poses with hydrogens (added in 3D); heavy atoms otherwise."),
 ) -> None:
-    """Dock a ligand into a protein (or every complex of a CSV) with a trained model."""
-    from disco_dock.core.training import pick_device
-    from disco_dock.docking.batch import predict_batch
-    from disco_dock.docking.bundle import DockingModel, default_model_path
-    from disco_dock.docking.config import PhysicsConfig, SamplingConfig
+    """Dock a ligand into a protein (or every complex of a CSV) with a trained model. Inputs are
+    checked before any model loads; poses out of reach of the protein or outside the box are flagged and ranked last."""
     from disco_dock.docking.data.errors import DataError
-    from disco_dock.docking.dock import dock
-    from disco_dock.docking.pocket import docking_mode, pocket_from_options
-    from disco_dock.docking.writer import RESULTS_FILE, write_result
+    from disco_dock.docking.predict import Models, PocketOptions, check_inputs
+    from disco_dock.docking.results import default_name
 
     single, batch = protein is not None and ligand is not None, csv is not None and protein is None and ligand is None
     if not (single or batch) or (single and csv is not None):
         fail("give --protein and --ligand, or --csv")
-    sampling = SamplingConfig(ode=ode, **given(samples=samples, steps=steps, seed=seed, prior_temperature=prior_temperature, guidance=guidance))
+    if shard is not None and not batch:
+        fail("--shard splits a --csv batch")
     try:
-        physics = PhysicsConfig().replace(**given(
+        sampling = SamplingConfig(samples, steps, ode, prior_temperature=prior_temperature, guidance=guidance, seed=seed, batch_nodes=batch_nodes)
+        physics = PHYSICS.replace(
             refine=refine, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
             check_validity=checks, rank_by=rank_by,
-        ))  # fmt: skip
+        )  # fmt: skip
     except ValueError as error:
         fail(str(error))
-    mode = docking_mode(pocket_given=bool(box or pocket_center or reference_ligand))
-    checkpoint = checkpoint or default_model_path(mode)
-    if not checkpoint.is_file() and checkpoint == default_model_path(mode):
-        fail(f"no trained model at {checkpoint}: train one with `disco-dock train` ({mode} mode) and save it there, or give --checkpoint")
+    seen: list[str] = []
     with warnings.catch_warnings():
-        warnings.showwarning = lambda message, *args, **kwargs: typer.echo(f"warning: {message}", err=True)
+        warnings.showwarning = lambda message, *args, **kwargs: seen.append(str(message)) or typer.echo(f"warning: {message}", err=True)
         try:
-            torch_device = pick_device(device)
-            model = DockingModel.load(checkpoint, torch_device)
-            if csv is not None:
-                results, failures = predict_batch(csv, model, sampling, out, torch_device, physics, hydrogens)
-            else:
-                pocket = pocket_from_options(model.config.pocket.radius, box, pocket_center, pocket_radius, reference_ligand)
-                results, failures = [dock(protein, ligand, model, pocket, sampling, torch_device, physics=physics)], []
-                write_result(results[0], out, hydrogens)
+            pocket = PocketOptions(box, pocket_center, pocket_radius, reference_ligand)
+            if batch:
+                _predict_batch(csv, out, overwrite, shard, checkpoint, device, sampling, physics, hydrogens)
+                return
+            inputs = check_inputs(protein, ligand, pocket, out, overwrite)
+            models = Models(checkpoint, _device(device))
+            models.check({pocket.mode})
+            _dock_one(inputs, pocket, models, sampling, physics, name or default_name(protein, ligand), hydrogens, seen)
         except (DataError, ValueError) as error:
             fail(" ".join(str(error).split()))
-    typer.echo(f"{sum(len(result.poses) for result in results)} poses written to {out} (table: {out / RESULTS_FILE})")
-    if failures:  # batch mode: one line per failed complex, status 2
-        for failure in failures[:-1]:
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing written for this complex", err=True)
+            raise typer.Exit(code=130) from None
+
+
+def _device(name: str):
+    """The torch device `name` asks for (ValueError when it is not there)."""
+    from disco_dock.core.training import pick_device
+
+    return pick_device(name)
+
+
+def _dock_one(inputs, pocket, models, sampling, physics, name, hydrogens, seen) -> object:
+    """Dock and write one checked complex, with progress lines on stderr; print where the poses are."""
+    from disco_dock.docking.predict import predict_single
+    from disco_dock.docking.writer import POSES_FILE, RESULTS_FILE
+
+    start = time.perf_counter()
+    result = predict_single(
+        inputs, pocket, models, sampling, physics, name, hydrogens,
+        progress=lambda line: typer.echo(f"[{time.perf_counter() - start:6.1f} s] {line}", err=True), warnings_seen=seen,
+    )  # fmt: skip
+    flagged = sum(bool(pose.flag) for pose in result.poses)
+    note = f"; {flagged} flagged and ranked last (see the flag column)" if flagged else ""
+    typer.echo(f"{len(result.poses)} poses of {result.name} written to {inputs.out / POSES_FILE} (table: {inputs.out / RESULTS_FILE}){note}")
+    return result
+
+
+def _predict_batch(csv, out, overwrite, shard, checkpoint, device, sampling, physics, hydrogens) -> None:
+    """Batch mode of `predict`: checks, then `predict_batch`; one error line per failed complex, status 2."""
+    from disco_dock.docking.batch import parse_shard, predict_batch, read_batch, row_mode, summary_names
+    from disco_dock.docking.predict import Models, run_record
+    from disco_dock.docking.writer import prepare_folder
+
+    part = parse_shard(shard) if shard else None
+    rows = read_batch(csv)
+    prepare_folder(out, overwrite=True, outputs=())
+    models = Models(checkpoint, _device(device))
+    models.check({row_mode(row) for row in rows})
+    results_name, failures_name = summary_names(part)
+    try:
+        summary = predict_batch(csv, models, sampling, out, models.device, physics, hydrogens, overwrite, part, run_record(models, sampling, physics, models.device))
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: what finished is in {out / results_name} and {out / failures_name}; run the same command again to resume", err=True)
+        raise typer.Exit(code=130) from None
+    skipped = f", {summary.skipped} done before (skipped)" if summary.skipped else ""
+    typer.echo(f"{len(summary.docked)} complexes docked{skipped}, {len(summary.failures)} failed; {summary.poses} poses in {out / results_name}")
+    if summary.failures:  # one line per failed complex, status 2
+        for failure in summary.failures[:-1]:
             typer.echo(f"error: {failure}", err=True)
-        fail(str(failures[-1]))
+        fail(str(summary.failures[-1]))
+
+
+@app.command()
+def demo(
+    complex_name: str = typer.Option("1ia1", "--complex", help="Which complex shipped with posebusters: 1ia1, 1of6, 1s3v or 1uou."),
+    out: Path = typer.Option(Path("demo-poses"), help="Output folder (as predict's)."),
+    samples: int = typer.Option(SAMPLING.samples, min=1, help="Poses sampled."),
+    device: str = typer.Option("auto", help="'auto' (CUDA when present), 'cpu', 'cuda', ..."),
+    overwrite: bool = typer.Option(True, "--overwrite/--no-overwrite", help="Replace the files of an earlier demo in --out."),
+) -> None:
+    """Dock a real complex that ships with posebusters into the pocket of its crystal ligand with the
+    shipped pocket model (as `predict --reference-ligand`), and print the top pose's RMSD to the crystal pose."""
+    from disco_dock.docking.data.errors import DataError
+    from disco_dock.docking.predict import Models, PocketOptions, check_inputs, posebusters_files, top1_rmsd
+
+    try:
+        protein, crystal = posebusters_files(complex_name)
+        pocket = PocketOptions(reference_ligand=crystal)
+        inputs = check_inputs(protein, str(crystal), pocket, out, overwrite)
+        models = Models(None, _device(device))
+        models.check({pocket.mode})
+        typer.echo(f"docking {complex_name}: {protein}\n  ligand (its crystal pose is not used, only to find the pocket): {crystal}", err=True)
+        result = _dock_one(inputs, pocket, models, SAMPLING.replace(samples=samples), PHYSICS, complex_name, False, [])
+    except (DataError, ValueError) as error:
+        fail(" ".join(str(error).split()))
+    typer.echo(f"top-1 RMSD to the crystal pose: {top1_rmsd(result, crystal):.2f} A (open {out / 'complex.pdb'} in a viewer)")
 
 
 @app.command()

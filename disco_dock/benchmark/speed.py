@@ -11,6 +11,9 @@ loading, peak memory, the score stage's training throughput, and Vina on the sam
   protein, the ligand's conformer, the graph, sampling, confidence ranking and writing the poses.
 * Memory: the process's peak resident set size (`ru_maxrss`: the peak of the whole process so
   far) after each phase and, on CUDA, `torch.cuda.max_memory_allocated` within the phase.
+  The bounded-memory cases (`memory.MEMORY_CASES`: blind docking with 40 samples on 1of6, and
+  with 10 samples on a 5,540-residue protein) each run in a fresh process, beside the figures
+  measured before sampling was batched.
 * Training: `disco-dock train score`'s code (`training.train`) with the shipped pocket model's
   networks, on the complexes preprocessed into a temporary cache, `train_steps` Adam steps of
   `train_batch` complexes; throughput = complexes per second of the epochs after the first
@@ -28,7 +31,6 @@ import functools
 import importlib.resources
 import json
 import math
-import resource
 import statistics
 import sys
 import tempfile
@@ -42,6 +44,7 @@ from disco_dock.benchmark.cli import fail
 from disco_dock.benchmark.config import VINA, BenchmarkConfig
 from disco_dock.benchmark.harness import git_commit, machine_info, run_method, table_cell
 from disco_dock.benchmark.inputs import load_complex
+from disco_dock.benchmark.memory import measure_memory, peak_memory
 from disco_dock.benchmark.methods import ModelFile, VinaMethod
 from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes
@@ -73,6 +76,8 @@ class SpeedConfig:
     """Adam steps of the score stage to time."""
     train_batch: int = 4
     """Complexes per training step."""
+    memory: bool = True
+    """Also measure the peak memory of the `MEMORY_CASES`."""
     seed: int = 0
 
     def __post_init__(self):
@@ -88,14 +93,6 @@ class SpeedConfig:
 def posebusters_dir() -> Path:
     """The folder of the complexes shipped in the `posebusters` package (Astex/PoseBusters layout)."""
     return Path(str(importlib.resources.files("posebusters") / "datasets" / "pdb"))
-
-
-def peak_memory(device: torch.device) -> dict[str, float | None]:
-    """The process's peak resident set so far (MiB) and, on CUDA, the peak allocated since the last reset (MiB)."""
-    import torch
-
-    cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    return {"max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cuda_max_allocated_mib": cuda}
 
 
 def _reset_cuda_peak(device: torch.device) -> None:
@@ -225,6 +222,14 @@ def speed_markdown(summary: dict) -> str:
             f"| Vina (exhaustiveness {summary['vina']['exhaustiveness']}, {summary['vina']['cpu']} CPU), "
             f"mean s per complex | {table_cell(vina_mean)} s ({counted}) |"
         )
+    if summary.get("memory"):
+        lines += ["", "| bounded memory (fresh process each) | s | peak RSS (MiB) | peak CUDA memory (MiB) | before batching |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            f"| {row['label']} | {table_cell(row['seconds'])} | {table_cell(row['max_rss_mib'], digits=0)} "
+            f"| {table_cell(row['cuda_max_allocated_mib'], digits=0)} | {row['before_batching']} |"
+            for row in summary["memory"]
+        ]
+        lines.append("")
     training = summary["training"]
     memory = f"peak RSS {table_cell(training['max_rss_mib'], digits=0)} MiB"
     if training["cuda_max_allocated_mib"] is not None:
@@ -263,6 +268,7 @@ def run_speed(config: SpeedConfig, log: Log = functools.partial(print, flush=Tru
         "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
         "complexes": [source.name for source in sources],
         "predict": predict,
+        "memory": measure_memory(posebusters_dir(), config.steps, config.seed, config.device, log) if config.memory and default_model_path(BLIND).is_file() else None,
         "training": time_training(sources, config, device, log),
         "vina": time_vina(sources, config, log) if config.vina else None,
     }
@@ -295,6 +301,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     parser.add_argument("--train-steps", type=int, default=SpeedConfig.train_steps, help="score-stage steps to time (default %(default)s)")
     parser.add_argument("--train-batch", type=int, default=SpeedConfig.train_batch, help="complexes per training step (default %(default)s)")
     parser.add_argument("--skip-vina", action="store_true", help="do not time Vina")
+    parser.add_argument("--skip-memory", action="store_true", help="do not measure the bounded-memory cases (blind, 1of6)")
     parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default: {default_out})")
     args = parser.parse_args(argv)
     from disco_dock.core.training import pick_device
@@ -302,7 +309,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     try:
         config = SpeedConfig(
             out_dir=args.out, samples=parse_samples(args.samples_list), steps=args.steps, limit=args.limit, device=args.device,
-            vina=not args.skip_vina, train_steps=args.train_steps, train_batch=args.train_batch,
+            vina=not args.skip_vina, memory=not args.skip_memory, train_steps=args.train_steps, train_batch=args.train_batch,
         )  # fmt: skip
         pick_device(config.device)
     except ValueError as error:

@@ -106,6 +106,16 @@ class SamplingConfig(Settings):
     guidance_window: tuple[float, float] = (0.0, 1.0)
     """Diffusion times t within which guidance is applied."""
     seed: int = 0
+    batch_nodes: int = 6000
+    """Samples are denoised in batches of at most this many graph nodes (ligand atoms plus
+    receptor residues; at least one sample per batch), which bounds memory whatever the number
+    of samples: about 0.14 MB per node on a CPU. One random stream runs through the batches, so
+    the same seed and `batch_nodes` give the same poses, and a run that fits one batch gives the
+    poses it gave before batching existed."""
+
+    def __post_init__(self):
+        if min(self.samples, self.steps, self.batch_nodes) < 1:
+            raise ValueError("samples, steps and batch_nodes must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,9 @@ class PhysicsConfig(Settings):
     """Run PoseBusters' "dock" checks on every final pose."""
     invalid_last: bool = True
     """Rank poses that fail a validity check after every valid one."""
+    contact_distance: float = 5.0
+    """A pose none of whose heavy atoms comes this close to a receptor heavy atom (A) is flagged
+    and ranked last, as is one whose centroid lies outside the given box (`docking.placement`)."""
     rank_by: str = "auto"
     """"confidence" (the model's), "vina" (score, lowest first), "sample" (diffusion samples,
     then Vina's poses, in their order); "auto": confidence when the model has a confidence model

@@ -3,8 +3,9 @@
 For one complex: the protein is read (or given as a `Receptor`), the ligand (a file, a SMILES
 string or an RDKit molecule) gets a fresh seeded RDKit conformer (an input pose is never used as
 the start), the complex graph is built (the receptor cropped around the pocket in pocket mode),
-`sampling.samples` copies are docked at once and ranked by the confidence model when there is
-one. The same seed gives the same poses. `docking.writer` writes a result to files.
+`sampling.samples` copies are docked in batches of at most `sampling.batch_nodes` nodes, go
+through the physics stage and are ranked, poses out of place last. The same seed gives the same
+poses. `docking.writer` writes a result to files.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,34 +26,30 @@ from torch import Tensor
 from torch_geometric.data import Batch, HeteroData
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import physics_stage, rank_pool
+from disco_dock.docking.candidates import physics_stage, rank_pool, ranking_key
 from disco_dock.docking.config import PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers, rotatable_bonds
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.graph import LIGAND, RECEPTOR, build_complex_graph
-from disco_dock.docking.data.ligand import LIGAND_SUFFIXES, Ligand, featurize_ligand, load_ligand, rdkit_messages
-from disco_dock.docking.data.protein import Receptor, read_protein
+from disco_dock.docking.data.ligand import Ligand, docking_ligand, featurize_ligand, rdkit_messages
+from disco_dock.docking.data.protein import Receptor, read_heavy_atoms, read_protein
 from disco_dock.docking.diffusion.poses import place_ligands
+from disco_dock.docking.placement import flag_placements, flagged_last
 from disco_dock.docking.pocket import EmptyPocketError, Pocket, crop_to_pocket, docking_mode
-from disco_dock.docking.results import DockedPose, DockingResult
+from disco_dock.docking.results import DockedPose, DockingResult, default_name
 from disco_dock.docking.sampling import sample_poses
 
-DEFAULT_NAME = "complex"
-"""The name of a complex whose protein and ligand are both given in memory, when none is given."""
-
-
-def default_name(protein: str | Path | Receptor, ligand: str | Path | Chem.Mol) -> str:
-    """A complex's name from its inputs: the ligand file's stem, else the protein file's, else `DEFAULT_NAME`."""
-    if isinstance(ligand, (str, Path)) and Path(str(ligand)).suffix.lower() in LIGAND_SUFFIXES:
-        return Path(str(ligand)).stem
-    return DEFAULT_NAME if isinstance(protein, Receptor) else Path(protein).stem
+FEW_RESIDUES = 30
+"""Docking into fewer receptor residues than this (a truncated file, a tiny pocket) draws a warning."""
+Progress = Callable[[str], None]
+"""Where `dock` reports its progress: one line per stage or sampling batch."""
 
 
 def input_ligand(ligand: str | Path | Chem.Mol) -> Ligand:
     """The heavy-atom ligand of a file, a SMILES string or an RDKit molecule (hydrogens removed,
-    atom order kept). DataError when it cannot be read or sanitised."""
+    atom order kept). DataError when it cannot be read or sanitised (`docking_ligand`)."""
     if not isinstance(ligand, Chem.Mol):
-        return load_ligand(ligand)
+        return docking_ligand(ligand)
     with rdkit_messages():
         try:
             return Ligand(Chem.RemoveAllHs(ligand), "RDKit molecule", "rdkit")
@@ -66,33 +65,55 @@ def complex_graph(name: str, receptor: Receptor, ligand: Ligand, seed: int) -> H
     return build_complex_graph(name, receptor, featurize_ligand(mol), conformer, None, bonds, moving)
 
 
+def batch_sizes(graph: HeteroData, count: int, batch_nodes: int) -> list[int]:
+    """`count` copies of `graph` split into batches of at most `batch_nodes` nodes (at least one copy each)."""
+    per_batch = max(1, batch_nodes // (graph[LIGAND].num_nodes + graph[RECEPTOR].num_nodes))
+    return [min(per_batch, count - start) for start in range(0, count, per_batch)]
+
+
 @torch.no_grad()
-def sample_graph(model: DockingModel, graph: HeteroData, sampling: SamplingConfig, centre: Tensor, generator: torch.Generator) -> Tensor:
-    """Dock `sampling.samples` copies of one complex around `centre` (3,): positions (S, N, 3).
+def sample_graph(
+    model: DockingModel,
+    graph: HeteroData,
+    sampling: SamplingConfig,
+    centre: Tensor,
+    generator: torch.Generator,
+    progress: Progress | None = None,
+) -> Tensor:
+    """Dock `sampling.samples` copies of one complex around `centre` (3,): positions (S, N, 3),
+    in batches of at most `sampling.batch_nodes` nodes, each reported to `progress`.
 
     Latents come from the prior at `sampling.prior_temperature`, shown the ligand's conformer
     at `centre` in a random orientation; None for a model without latents.
     """
     model.eval()
-    batch = Batch.from_data_list([graph] * sampling.samples)
-    latents = None
-    if model.prior is not None:
-        placed = copy.copy(batch)
-        placed[LIGAND].pos = place_ligands(batch, centre, generator, random_torsions=False)
-        latents = model.prior.sample(placed, sampling.prior_temperature, generator)
-    pos = sample_poses(model.score, batch, model.config.pose_schedules, sampling, latents, centre, generator)
-    return pos.view(sampling.samples, graph[LIGAND].num_nodes, 3)
+    done: list[Tensor] = []
+    for size in batch_sizes(graph, sampling.samples, sampling.batch_nodes):
+        batch = Batch.from_data_list([graph] * size)
+        latents = None
+        if model.prior is not None:
+            placed = copy.copy(batch)
+            placed[LIGAND].pos = place_ligands(batch, centre, generator, random_torsions=False)
+            latents = model.prior.sample(placed, sampling.prior_temperature, generator)
+        pos = sample_poses(model.score, batch, model.config.pose_schedules, sampling, latents, centre, generator)
+        done.append(pos.view(size, graph[LIGAND].num_nodes, 3))
+        if progress is not None:
+            progress(f"sampled {sum(map(len, done))}/{sampling.samples} poses")
+    return torch.cat(done)
 
 
 @torch.no_grad()
-def confidences(model: DockingModel, graph: HeteroData, positions: Tensor) -> Tensor:
+def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int) -> Tensor:
     """(K,) the confidence model's probabilities that the ligand poses `positions` (K, N, 3) are
-    within 2 A of the true pose; NaN without a confidence model."""
+    within 2 A of the true pose, in batches of at most `batch_nodes` nodes; NaN without a confidence model."""
     if model.confidence is None:
         return positions.new_full((len(positions),), math.nan)
-    batch = Batch.from_data_list([graph] * len(positions))
-    batch[LIGAND].pos = positions.reshape(-1, 3).to(batch[LIGAND].pos)
-    return torch.sigmoid(model.confidence(batch))
+    values = []
+    for chunk in positions.split(batch_sizes(graph, len(positions), batch_nodes)[0]):
+        batch = Batch.from_data_list([graph] * len(chunk))
+        batch[LIGAND].pos = chunk.reshape(-1, 3).to(batch[LIGAND].pos)
+        values.append(torch.sigmoid(model.confidence(batch)))
+    return torch.cat(values)
 
 
 def posed(mol: Chem.Mol, pos: Tensor) -> Chem.Mol:
@@ -107,6 +128,25 @@ def posed(mol: Chem.Mol, pos: Tensor) -> Chem.Mol:
     return posed_mol
 
 
+def docking_graph(name: str, receptor: Receptor, ligand: Ligand, pocket: Pocket | None, seed: int) -> HeteroData:
+    """The complex graph to dock: cropped to the pocket when there is one. DataError for an empty
+    pocket (naming the protein file, or an `EmptyPocketError` for a receptor given in memory); a
+    warning when fewer than `FEW_RESIDUES` residues are left to dock into."""
+    graph = complex_graph(name, receptor, ligand, seed)
+    if pocket is not None:
+        try:
+            graph = crop_to_pocket(graph, torch.tensor(pocket.centre), pocket.radius)
+        except EmptyPocketError as error:
+            if receptor.path is None:
+                raise
+            raise DataError(receptor.path, str(error)) from None
+    residues = graph[RECEPTOR].num_nodes
+    if residues < FEW_RESIDUES:
+        where = "in the pocket" if pocket is not None else f"in {receptor.path or 'the protein'}"
+        warnings.warn(f"only {residues} residue(s) {where} (fewer than {FEW_RESIDUES}): is the protein complete?", stacklevel=3)
+    return graph
+
+
 def dock(
     protein: str | Path | Receptor,
     ligand: str | Path | Chem.Mol,
@@ -116,42 +156,68 @@ def dock(
     device: str | torch.device = "cpu",
     name: str | None = None,
     physics: PhysicsConfig = PhysicsConfig(),
+    progress: Progress | None = None,
 ) -> DockingResult:
     """Dock `ligand` (a file, SMILES or RDKit molecule) into `protein` (a file or a read
-    `Receptor`): the ranked poses, in memory. `name` defaults to `default_name`.
+    `Receptor`): the ranked poses, in memory. `name` defaults to `default_name`; `progress`
+    receives a line per stage.
 
     The diffusion samples then go through the physics stage (`candidates.physics_stage`:
-    refinement, Vina's search, validity, as `physics` asks) and are ranked (`candidates.ranked`).
-    The mode is `docking_mode`'s: ValueError when a pocket model gets no `pocket`; a blind model
-    given a pocket docks there, with a warning. DataError on bad input; an empty pocket is a
-    DataError naming the protein file (an `EmptyPocketError` for a `Receptor`).
+    refinement, Vina's search, validity, as `physics` asks) and are ranked (`candidates.rank_pool`);
+    poses out of reach of the protein or outside the pocket's box are flagged and ranked last
+    (`placement`). The mode is `docking_mode`'s: ValueError when a pocket model gets no `pocket`;
+    a blind model given a pocket docks there, with a warning. DataError on bad input; an empty
+    pocket is a DataError naming the protein file (an `EmptyPocketError` for a `Receptor`).
     """
+    report = progress or (lambda line: None)
+    clock = Stopwatch()
     mode = docking_mode(pocket is not None, model.config.mode)
     name = name or default_name(protein, ligand)
     receptor = protein if isinstance(protein, Receptor) else read_protein(protein)
     ligand_input = input_ligand(ligand)
-    graph = complex_graph(name, receptor, ligand_input, sampling.seed)
-    if pocket is not None:
-        try:
-            graph = crop_to_pocket(graph, torch.tensor(pocket.centre), pocket.radius)
-        except EmptyPocketError as error:
-            if isinstance(protein, Receptor):
-                raise
-            raise DataError(protein, str(error)) from None
-    graph = graph.to(device)
+    graph = docking_graph(name, receptor, ligand_input, pocket, sampling.seed).to(device)
     centre = graph[RECEPTOR].pos.mean(dim=0) if pocket is None else torch.tensor(pocket.centre, device=device)
     generator = torch.Generator(device=device).manual_seed(sampling.seed)
-    pos = sample_graph(model, graph, sampling, centre.to(graph[LIGAND].pos.dtype), generator)
+    clock.lap("inputs")
+    report(f"docking {name} ({mode}, {graph[RECEPTOR].num_nodes} residues): sampling {sampling.samples} poses")
+    pos = sample_graph(model, graph, sampling, centre.to(graph[LIGAND].pos.dtype), generator, report)
     pool = finite_poses([DockedPose(posed(ligand_input.mol, sample_pos), 0, math.nan, sample) for sample, sample_pos in enumerate(pos)])
+    clock.lap("sampling")
     if physics.uses_vina or physics.check_validity:
         if receptor.path is None:
             raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
+        report(f"physics stage: {'Vina refinement, ' if physics.refine else ''}{'Vina search, ' if physics.vina_search else ''}"
+               f"{'PoseBusters checks ' if physics.check_validity else ''}of {len(pool)} poses")  # fmt: skip
         start = posed(ligand_input.mol, graph[LIGAND].pos)
         pool = physics_stage(pool, start, receptor.path, pocket, physics)
+        clock.lap("physics")
     positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=pos.dtype, device=pos.device)
-    pool = [dataclasses.replace(pose, confidence=float(value)) for pose, value in zip(pool, confidences(model, graph, positions))]
+    pool = [
+        dataclasses.replace(pose, confidence=float(value))
+        for pose, value in zip(pool, confidences(model, graph, positions, sampling.batch_nodes))
+    ]
     poses = rank_pool(pool, model.ranker, model.confidence is not None, receptor.path, physics)
-    return DockingResult(name, mode, poses)
+    atoms = read_heavy_atoms(receptor.path) if receptor.path is not None else receptor.ca
+    poses = flagged_last(flag_placements(poses, atoms, pocket.box if pocket else None, physics.contact_distance))
+    if not any(math.isfinite(pose.confidence) for pose in poses):
+        warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
+                      f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip
+    clock.lap("ranking")
+    return DockingResult(name, mode, poses, receptor.path, clock.seconds)
+
+
+class Stopwatch:
+    """Seconds per stage: `lap(stage)` records the time since the previous lap (or the start)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        """Record the seconds since the last lap as `stage`'s."""
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 3)
+        self._last = now
 
 
 def finite_poses(pool: list[DockedPose]) -> list[DockedPose]:

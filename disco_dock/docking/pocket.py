@@ -1,5 +1,8 @@
 """Where to dock: the pocket (from a Vina box file, a centre or a reference ligand), the docking
-mode that follows from it, and the crop of a complex graph's receptor to the residues around it."""
+mode that follows from it, and the crop of a complex graph's receptor to the residues around it.
+
+Only the crop needs torch_geometric (imported there): reading a pocket is part of the command
+line's input checks, which run before the networks and the model are loaded."""
 
 from __future__ import annotations
 
@@ -8,16 +11,17 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import Tensor
-from torch_geometric.data import HeteroData
-from torch_geometric.utils import subgraph
 
 from disco_dock.docking.config import BLIND, POCKET
 from disco_dock.docking.data.errors import DataError
-from disco_dock.docking.data.graph import RECEPTOR, RECEPTOR_RADIUS
 from disco_dock.docking.data.ligand import read_ligand
+
+if TYPE_CHECKING:
+    from torch import Tensor
+    from torch_geometric.data import HeteroData
 
 BOX_CENTRE_KEYS, BOX_SIZE_KEYS = ("center_x", "center_y", "center_z"), ("size_x", "size_y", "size_z")
 BOX_PADDING = 10.0
@@ -35,6 +39,14 @@ class Box:
     center: tuple[float, float, float]
     size: tuple[float, float, float]
 
+    def __post_init__(self):
+        if not all(edge > 0 for edge in self.size):  # NaN fails too
+            raise ValueError(f"box size {' x '.join(f'{edge:g}' for edge in self.size)} A: every edge must be positive")
+
+    def contains(self, point: np.ndarray) -> bool:
+        """Whether `point` (3,) lies inside the box (edges included)."""
+        return bool((np.abs(np.asarray(point) - self.center) <= np.asarray(self.size) / 2).all())
+
     @classmethod
     def from_json(cls, path: str | Path) -> "Box":
         """The box of a Vina box JSON file (center_x/y/z, size_x/y/z); DataError naming the file."""
@@ -48,7 +60,10 @@ class Box:
         except (OSError, ValueError, TypeError, KeyError) as error:
             keys = ", ".join(BOX_CENTRE_KEYS + BOX_SIZE_KEYS)
             raise DataError(path, f"not a box file: expected JSON with numbers {keys} ({type(error).__name__}: {error})") from None
-        return cls((x, y, z), (width, height, depth))
+        try:
+            return cls((x, y, z), (width, height, depth))
+        except ValueError as error:
+            raise DataError(path, str(error)) from None
 
     @classmethod
     def around(cls, positions: np.ndarray, padding: float) -> "Box":
@@ -136,6 +151,10 @@ class EmptyPocketError(ValueError):
 def crop_to_pocket(graph: HeteroData, centre: Tensor, radius: float) -> HeteroData:
     """A copy of one complex graph whose receptor keeps only the residues with CA within
     `radius` (A) of `centre` (3,), and the stored receptor edges among them. The ligand is untouched."""
+    from torch_geometric.utils import subgraph
+
+    from disco_dock.docking.data.graph import RECEPTOR, RECEPTOR_RADIUS
+
     receptor = graph[RECEPTOR]
     keep = (receptor.pos - centre.to(receptor.pos)).norm(dim=1) <= radius
     if not keep.any():

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from rdkit import Chem
 
+from disco_dock.docking.data.ligand import LIGAND_SUFFIXES
+from disco_dock.docking.data.protein import Receptor
+
 DIFFUSION, VINA = "diffusion", "vina"
 """Where a pose came from: the diffusion model's samples, or Vina's search."""
+DEFAULT_NAME = "complex"
+"""The name of a complex whose protein and ligand are both given in memory, when none is given."""
+SMILES_NAME = "ligand"
+"""The name of a complex whose ligand is a SMILES string, when none is given."""
+
+
+def default_name(protein: str | Path | Receptor, ligand: str | Path | Chem.Mol) -> str:
+    """A complex's name from its inputs: the ligand file's stem, `SMILES_NAME` for a SMILES
+    string, else (an RDKit molecule) the protein file's stem or `DEFAULT_NAME`."""
+    if isinstance(ligand, (str, Path)):
+        return Path(str(ligand)).stem if Path(str(ligand)).suffix.lower() in LIGAND_SUFFIXES else SMILES_NAME
+    return DEFAULT_NAME if isinstance(protein, Receptor) else Path(protein).stem
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,9 @@ class DockedPose:
     """Whether the pose passes every PoseBusters "dock" check (None when not checked)."""
     failed_checks: tuple[str, ...] = ()
     """The PoseBusters checks it fails."""
+    flag: str = ""
+    """Why the pose is ranked after the others: out of reach of the protein or outside the given box
+    (`docking.placement`); "" when neither."""
 
     @property
     def positions(self) -> np.ndarray:
@@ -42,12 +61,17 @@ class DockedPose:
 
 @dataclass(frozen=True)
 class DockingResult:
-    """The docked poses of one complex, best first, with its name and the mode it was docked in."""
+    """The docked poses of one complex, best first, with its name, the mode it was docked in, the
+    protein file (for a complex file of the top pose) and the seconds each stage took."""
 
     name: str
     mode: str
     """BLIND or POCKET (`docking.pocket.docking_mode`)."""
     poses: tuple[DockedPose, ...]
+    protein: Path | None = None
+    """The protein file docked into (None for a receptor given in memory)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each stage (s): inputs, sampling, physics, ranking."""
 
     @property
     def positions(self) -> np.ndarray:

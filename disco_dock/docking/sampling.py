@@ -53,8 +53,6 @@ def sample_poses(
     guided within `sampling.guidance_window`. `batch` is left unchanged; the model runs in eval
     mode without gradients and gets its training mode back afterwards.
     """
-    if sampling.steps < 1:
-        raise ValueError(f"sampling needs at least one step, got {sampling.steps}")
     was_training = model.training
     model.eval()
     pose = copy.copy(batch)

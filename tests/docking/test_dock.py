@@ -11,9 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rdkit import Chem
-from typer.testing import CliRunner
 
-from disco_dock.cli import app
 from disco_dock.docking import bundle
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
@@ -25,14 +23,9 @@ from disco_dock.docking.pocket import NO_POCKET, Box, Pocket, docking_mode, read
 from disco_dock.docking.results import DockingResult
 from disco_dock.docking.writer import write_result
 from tests.support.complexes import crystal_centre, ligand_path, protein_path
+from tests.support.predict import FAST, poses, results, run
 
 NAME = "1ia1"
-FAST = ["--samples", "2", "--steps", "3", "--device", "cpu"]
-
-
-def run(*args: object):
-    """`disco-dock predict` with the given arguments."""
-    return CliRunner().invoke(app, ["predict", *map(str, args)])
 
 
 def dock_cli(out: Path, checkpoint: Path, *args: object, ligand: object = ligand_path(NAME)):
@@ -40,16 +33,6 @@ def dock_cli(out: Path, checkpoint: Path, *args: object, ligand: object = ligand
     result = run("--protein", protein_path(NAME), "--ligand", ligand, "--out", out, "--checkpoint", checkpoint, *FAST, *args)
     assert result.exit_code == 0, result.output
     return result
-
-
-def poses(out: Path) -> list[Chem.Mol]:
-    """The molecules of rank1.sdf, rank2.sdf, ... in `out`."""
-    return [next(Chem.SDMolSupplier(str(path))) for path in sorted(out.glob("rank*.sdf"))]
-
-
-def results(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def bond_lengths(mol: Chem.Mol, pos: np.ndarray) -> np.ndarray:
@@ -134,12 +117,12 @@ def test_docking_mode_is_one_rule(model_files):
 
 
 def test_a_box_pocket_has_half_the_diagonal_as_radius_but_at_least_the_models(tmp_path):
-    box = Box((1, 2, 3), (6, 8, 0))
-    assert Pocket.from_box(box, min_radius=4.0) == Pocket((1.0, 2.0, 3.0), 5.0, box)
-    assert Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), min_radius=20.0).radius == 20.0
+    box = Box((1, 2, 3), (4, 4, 2))
+    assert Pocket.from_box(box, min_radius=2.0) == Pocket((1.0, 2.0, 3.0), 3.0, box)
+    assert Pocket.from_box(box, min_radius=20.0).radius == 20.0
     path = tmp_path / "box.json"
-    path.write_text(json.dumps({"center_x": 1, "center_y": 2, "center_z": 3, "size_x": 6, "size_y": 8, "size_z": 0}))
-    assert read_box(path, min_radius=4.0) == Pocket.from_box(Box((1, 2, 3), (6, 8, 0)), 4.0)
+    path.write_text(json.dumps({"center_x": 1, "center_y": 2, "center_z": 3, "size_x": 4, "size_y": 4, "size_z": 2}))
+    assert read_box(path, min_radius=2.0) == Pocket.from_box(box, 2.0)
 
 
 def test_same_seed_same_poses(tmp_path, model_files):

@@ -12,6 +12,10 @@ Sanitisation fallback chain, for a ligand file (`read_ligand`), first success wi
 
 `Ligand.route` records which step succeeded. Hydrogens are always removed (their count stays
 as a feature). A file ligand must carry a 3D pose; a SMILES ligand has none.
+
+A ligand to dock (`docking_ligand`) is checked more strictly, as its pose is not used: one
+molecule per file, fully sanitised (no partial fallback: what RDKit cannot sanitise would be
+written into SDFs RDKit cannot read), and 2D coordinates are accepted like a SMILES string.
 """
 
 from __future__ import annotations
@@ -202,6 +206,22 @@ def _route(path: Path, note: str) -> str:
     """`Ligand.route` for a file: its type, and a note on how it was sanitised."""
     kind = path.suffix.lower().lstrip(".")
     return f"{kind} ({note})" if note else kind
+
+
+def docking_ligand(description: str | Path) -> Ligand:
+    """The ligand to dock, from a file (one molecule, any coordinates: its pose is not used) or
+    a SMILES string; DataError when it is not exactly one molecule RDKit can sanitise."""
+    text = str(description)
+    if not (isinstance(description, Path) or Path(text).suffix.lower() in LIGAND_SUFFIXES or Path(text).is_file()):
+        return ligand_from_smiles(text)
+    path = Path(text)
+    mol = _read_unsanitised(path)
+    if path.suffix.lower() in (".sdf", ".mol"):
+        with rdkit_messages():
+            count = sum(1 for _ in Chem.SDMolSupplier(str(path), sanitize=False))
+        if count > 1:
+            raise DataError(path, f"{count} molecules in the file; dock one molecule per file (a --csv batch docks many)")
+    return Ligand(_sanitised(mol, path), str(path), _route(path, ""))
 
 
 def ligand_from_smiles(smiles: str) -> Ligand:

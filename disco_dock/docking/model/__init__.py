@@ -1,19 +1,18 @@
 """The docking networks: the DiffDock-style score model with DisCo latents, the latent encoder,
 the latents' autoregressive prior and the pose confidence model.
 
-Latents point at nodes: see `graph` for the node order of latents and encoder logits.
+Latents point at nodes: see `graph` for the node order of latents and encoder logits. Names are
+imported on first use (`core.lazy`): the networks' settings are read without the networks.
 """
 
-from disco_dock.docking.model.confidence import ConfidenceModel
-from disco_dock.docking.model.config import ScoreModelConfig
-from disco_dock.docking.model.encoder import LatentEncoder
-from disco_dock.docking.model.graph import count_graphs, join_latents, latent_segment, node_graph, split_latents
-from disco_dock.docking.model.prior import PointerPrior, segment_log_softmax
-from disco_dock.docking.model.score import LatentLabels, ScoreModel, Scores
-from disco_dock.docking.model.trunk import ComplexTrunk, node_irreps
+from disco_dock.core.lazy import lazy_exports
 
-__all__ = [
-    "ComplexTrunk", "ConfidenceModel", "LatentEncoder", "LatentLabels", "PointerPrior", "ScoreModel", "ScoreModelConfig",
-    "Scores", "count_graphs", "join_latents", "latent_segment", "node_graph", "node_irreps", "segment_log_softmax",
-    "split_latents",
-]  # fmt: skip
+__getattr__, __all__ = lazy_exports(__name__, {
+    "confidence": ("ConfidenceModel",),
+    "config": ("ScoreModelConfig",),
+    "encoder": ("LatentEncoder",),
+    "graph": ("count_graphs", "join_latents", "latent_segment", "node_graph", "split_latents"),
+    "prior": ("PointerPrior", "segment_log_softmax"),
+    "score": ("LatentLabels", "ScoreModel", "Scores"),
+    "trunk": ("ComplexTrunk", "node_irreps"),
+})  # fmt: skip

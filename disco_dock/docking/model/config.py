@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from e3nn import o3
-
 from disco_dock.core.config import Settings
 from disco_dock.docking.data.config import GraphConfig
 
@@ -77,6 +75,8 @@ class ScoreModelConfig(Settings):
             raise ValueError(f"vector_norm must be {NODE!r} or {NONE!r}, not {self.vector_norm!r}")
         if self.rigid_head not in (SCALE, DIRECTION):
             raise ValueError(f"rigid_head must be {SCALE!r} or {DIRECTION!r}, not {self.rigid_head!r}")
+        from e3nn import o3  # here, not at the top: the command line reads settings without loading e3nn
+
         axis = o3.Irreps(self.torsion_axis)
         if not axis or any(mul != 1 or ir.l < 1 or ir.p != (-1) ** ir.l for mul, ir in axis):
             raise ValueError(f"torsion_axis must be spherical harmonics of degree >= 1 such as '2e' or '1o + 2e', not {self.torsion_axis!r}")
