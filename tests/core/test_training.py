@@ -70,7 +70,7 @@ def _interrupted(task: Task) -> None:
 
 
 @pytest.mark.parametrize("grad_clip", [0.0, 0.5])
-def test_fit_resumes_an_interrupted_run_exactly(tmp_path, grad_clip):
+def test_fit_resumes_an_interrupted_run_exactly(tmp_path, grad_clip, one_thread):
     """10 steps straight == interrupted during step 6, then a fresh model resumed to 10 (weights and EMA)."""
     settings = {"grad_clip": grad_clip, "ema_decay": 0.8, "checkpoint_every": 3}
     model, _, _ = _make_run(seed=0)
@@ -88,7 +88,7 @@ def test_fit_resumes_an_interrupted_run_exactly(tmp_path, grad_clip):
     assert load_checkpoint(tmp_path / "resumed.pt", restore_rng=False).step == 10
 
 
-def test_fit_resumes_a_checkpoint_of_the_former_step_loop(tmp_path):
+def test_fit_resumes_a_checkpoint_of_the_former_step_loop(tmp_path, one_thread):
     """A checkpoint without the loop's position (extra = {}, as the step-based loop wrote) resumes at its step."""
     model, _, _ = _make_run(seed=0)
     fit(_step_task(model, tmp_path / "straight.pt", _regression_loss(model), ema_decay=0.8))
@@ -103,7 +103,7 @@ def test_fit_resumes_a_checkpoint_of_the_former_step_loop(tmp_path):
     _assert_state_dicts_equal(model.state_dict(), resumed.state_dict())
 
 
-def test_fit_over_shuffled_epochs_resumes_mid_epoch_exactly(tmp_path):
+def test_fit_over_shuffled_epochs_resumes_mid_epoch_exactly(tmp_path, one_thread):
     """3 epochs of a dataset's shuffled batches, interrupted in the second: same weights and records."""
     data = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
     batches = ShardedBatches(data, batch_size=8, seed=3, procs=Processes())

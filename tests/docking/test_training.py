@@ -114,7 +114,7 @@ def test_score_training_lowers_the_loss_on_fixed_noise(splits: dict[str, Path], 
     assert after < 0.5 * before
 
 
-def test_interrupted_pocket_run_resumes_exactly(splits: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_interrupted_pocket_run_resumes_exactly(splits: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread):
     config_file = tiny_config(tmp_path, epochs=3, ema_decay=0.5, mode="pocket")
     train("score", run_paths(splits, tmp_path / "whole"), config_file)
 
