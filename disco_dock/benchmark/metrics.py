@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from rdkit import Chem
-from rdkit.Geometry import Point3D
 
 THRESHOLDS = (2.0, 5.0)
 """RMSD thresholds (A) the summaries report."""
@@ -67,21 +66,17 @@ class PoseCheck:
 
 
 def posebusters_check(reference_mol: Chem.Mol, pose: np.ndarray, protein: Path) -> PoseCheck:
-    """PoseBusters' `dock` checks of a pose (the crystal ligand's molecule at `pose`) in `protein`.
+    """PoseBusters' `dock` checks of a pose (the crystal ligand's molecule at `pose`) in `protein`,
+    as the physics stage runs them (`docking.physics.check_poses`).
 
     Never raises: a failure to run the checks is returned as `valid=None` with the error.
     """
-    try:
-        from posebusters import PoseBusters
+    from disco_dock.docking.physics import check_poses
+    from disco_dock.docking.physics.ligand import with_positions
 
-        mol = Chem.Mol(reference_mol)
-        conformer = mol.GetConformer()
-        for i, xyz in enumerate(np.asarray(pose, dtype=np.float64)):
-            conformer.SetAtomPosition(i, Point3D(*xyz))
-        table = PoseBusters(config="dock").bust(mol, None, str(protein))
-        checks = table.select_dtypes(include="bool").iloc[0]
-        failed = [str(name) for name, passed in checks.items() if not passed]
-        return PoseCheck(not failed, failed)
+    try:
+        (check,) = check_poses([with_positions(reference_mol, np.asarray(pose, dtype=np.float64))], protein)
+        return PoseCheck(check.passed, list(check.failed))
     except Exception as error:  # posebusters raises many kinds on odd molecules: record, never raise
         return PoseCheck(None, [], f"{type(error).__name__}: {error}"[:300])
 
