@@ -46,7 +46,7 @@ from disco_dock.benchmark.harness import git_commit, machine_info, run_method, t
 from disco_dock.benchmark.inputs import load_complex
 from disco_dock.benchmark.memory import measure_memory, peak_memory
 from disco_dock.benchmark.methods import ModelFile, VinaMethod
-from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
+from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes
 from disco_dock.docking.data.errors import DataError
 
@@ -78,6 +78,8 @@ class SpeedConfig:
     """Complexes per training step."""
     memory: bool = True
     """Also measure the peak memory of the `MEMORY_CASES`."""
+    physics: PhysicsConfig = PhysicsConfig()
+    """The physics stage of every timed predict (refinement, Vina's search, validity checks)."""
     seed: int = 0
 
     def __post_init__(self):
@@ -123,7 +125,7 @@ def time_predict(mode: str, model_path: Path, sources: list[ComplexSource], conf
         sampling = SamplingConfig(samples=samples, steps=config.steps, seed=config.seed)
         with tempfile.TemporaryDirectory(prefix="disco-dock-speed-") as folder:
             begin = time.perf_counter()
-            write_result(dock(source.protein, source.ligand, model, pocket, sampling, device), folder)
+            write_result(dock(source.protein, source.ligand, model, pocket, sampling, device, physics=config.physics), folder)
             return time.perf_counter() - begin
 
     warmup_s = run(sources[0], 1)
@@ -188,6 +190,15 @@ def time_vina(sources: list[ComplexSource], config: SpeedConfig, log: Log) -> di
     return {"exhaustiveness": bench.vina_exhaustiveness, "cpu": bench.vina_cpu, "runs": runs}
 
 
+def _physics_text(physics: dict | None) -> str:
+    """The timed physics stage in words."""
+    if not physics:
+        return "none (runs before the physics stage existed)"
+    parts = [name for name, on in (("Vina refinement", physics["refine"]), ("Vina search", physics["vina_search"]),
+                                   ("PoseBusters checks", physics["check_validity"])) if on]  # fmt: skip
+    return ", ".join(parts) or "none"
+
+
 def speed_markdown(summary: dict) -> str:
     """The tables of a speed summary: predict per complex by mode and samples (against Vina),
     then model loading, Vina and training."""
@@ -198,7 +209,7 @@ def speed_markdown(summary: dict) -> str:
     lines = [
         f"Device {machine['device']}; CPU {machine['cpu']} ({machine['cores']} cores, OMP_NUM_THREADS={machine['omp_num_threads']}); "
         f"torch {machine['torch']}; {len(summary['complexes'])} complexes ({', '.join(summary['complexes'])}); "
-        f"{summary['config']['steps']} steps.",
+        f"{summary['config']['steps']} steps; physics stage: {_physics_text(summary['config'].get('physics'))}.",
         "",
         "| mode | samples | mean s per complex | slowest complex (s) | time / Vina's | peak RSS (MiB) | peak CUDA memory (MiB) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -302,6 +313,9 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     parser.add_argument("--train-batch", type=int, default=SpeedConfig.train_batch, help="complexes per training step (default %(default)s)")
     parser.add_argument("--skip-vina", action="store_true", help="do not time Vina")
     parser.add_argument("--skip-memory", action="store_true", help="do not measure the bounded-memory cases (blind, 1of6)")
+    parser.add_argument("--no-refine", action="store_true", help="time predict without Vina refinement")
+    parser.add_argument("--no-checks", action="store_true", help="time predict without PoseBusters checks")
+    parser.add_argument("--vina-search", action="store_true", help="time predict with Vina's search poses as candidates")
     parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default: {default_out})")
     args = parser.parse_args(argv)
     from disco_dock.core.training import pick_device
@@ -310,6 +324,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
         config = SpeedConfig(
             out_dir=args.out, samples=parse_samples(args.samples_list), steps=args.steps, limit=args.limit, device=args.device,
             vina=not args.skip_vina, memory=not args.skip_memory, train_steps=args.train_steps, train_batch=args.train_batch,
+            physics=PhysicsConfig(refine=not args.no_refine, check_validity=not args.no_checks, vina_search=args.vina_search),
         )  # fmt: skip
         pick_device(config.device)
     except ValueError as error:
