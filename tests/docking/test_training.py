@@ -230,3 +230,14 @@ def test_noise_draws_average_the_loss_over_several_noisy_poses(splits: dict[str,
         ]
     torch.testing.assert_close(loss, torch.stack(losses).mean())
     assert set(parts) == {"translation", "rotation", "torsion"}
+
+
+def test_a_training_pocket_far_from_every_residue_keeps_the_nearest_ones(posebusters_cache: Path):
+    from disco_dock.docking.data.graph import RECEPTOR
+    from disco_dock.docking.training.views import POCKET_MARGIN, training_radius
+
+    graph = ComplexDataset(posebusters_cache, names=["1ia1"])[0]
+    centre = graph[RECEPTOR].pos.max(dim=0).values + 30.0  # beyond the protein
+    nearest = float((graph[RECEPTOR].pos - centre).norm(dim=1).min())
+    assert training_radius(graph, centre, 12.0) == pytest.approx(nearest + POCKET_MARGIN)
+    assert training_radius(graph, graph[RECEPTOR].pos[0], 12.0) == 12.0

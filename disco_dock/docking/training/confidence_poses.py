@@ -17,7 +17,7 @@ from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.pocket import crop_to_pocket
 from disco_dock.docking.sampling import sample_poses
-from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, placed_at_centre, training_view
+from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, placed_at_centre, training_radius, training_view
 
 
 def pose_file(folder: Path, name: str) -> Path:
@@ -69,7 +69,7 @@ class DockedPoses(Dataset):
         record = self.records[complex_index]
         graph = self.complexes[complex_index]
         if self.config.mode == POCKET:
-            graph = crop_to_pocket(graph, record["centre"], self.config.pocket.radius)
+            graph = crop_to_pocket(graph, record["centre"], training_radius(graph, record["centre"], self.config.pocket.radius))
         graph[LIGAND].pos = record["pos"][sample]
         graph.success = (record["rmsd"][sample : sample + 1] < SUCCESS_RMSD).float()
         return graph

@@ -20,6 +20,10 @@ SUCCESS_RMSD = 2.0
 """A docked pose is a success (confidence label 1) below this RMSD to the crystal pose (A)."""
 
 
+POCKET_MARGIN = 4.0
+"""A training pocket with no residue within the crop radius keeps those within its nearest residue's distance plus this (A)."""
+
+
 def training_view(graph: HeteroData, config: DockingConfig, generator: torch.Generator | None = None) -> HeteroData:
     """The complex as a stage sees it, with its docking centre `centre` (1, 3): the receptor's
     CA centroid (blind), or (pocket) the crystal ligand's centroid plus N(0, jitter^2 I), the
@@ -29,9 +33,17 @@ def training_view(graph: HeteroData, config: DockingConfig, generator: torch.Gen
         return graph
     jitter = config.pocket.training_jitter * torch.randn(3, generator=generator)
     centre = graph[LIGAND].crystal_pos.mean(dim=0) + jitter.to(graph[LIGAND].crystal_pos)
-    graph = crop_to_pocket(graph, centre, config.pocket.radius)
+    graph = crop_to_pocket(graph, centre, training_radius(graph, centre, config.pocket.radius))
     graph.centre = centre[None]
     return graph
+
+
+def training_radius(graph: HeteroData, centre: Tensor, radius: float) -> float:
+    """The crop radius around a training pocket centre: `radius`, or (a ligand whose centroid lies
+    farther than that from every residue, e.g. a long ligand reaching into solvent) the nearest
+    residue's distance plus `POCKET_MARGIN`, so that every training complex keeps a pocket."""
+    nearest = float((graph[RECEPTOR].pos - centre.to(graph[RECEPTOR].pos)).norm(dim=1).min())
+    return max(radius, nearest + POCKET_MARGIN)
 
 
 class TrainingViews:
