@@ -76,6 +76,9 @@ class SpeedConfig:
     """Adam steps of the score stage to time."""
     train_batch: int = 4
     """Complexes per training step."""
+    train_config: Path | None = None
+    """A training config file (partial, nested) whose networks the timed score stage uses; None:
+    the shipped pocket model's."""
     memory: bool = True
     """Also measure the peak memory of the `MEMORY_CASES`."""
     physics: PhysicsConfig = PhysicsConfig()
@@ -141,12 +144,16 @@ def time_predict(mode: str, model_path: Path, sources: list[ComplexSource], conf
 
 
 def time_training(sources: list[ComplexSource], config: SpeedConfig, device: torch.device, log: Log) -> dict:
-    """Throughput of the score stage (see the module docstring), on the shipped pocket model's networks."""
+    """Throughput of the score stage (see the module docstring), on the shipped pocket model's
+    networks or those of `config.train_config`."""
     from disco_dock.docking.bundle import DockingModel, default_model_path
     from disco_dock.docking.data.preprocess import preprocess_dataset
-    from disco_dock.docking.training import METRICS_FILE, RunPaths, train
+    from disco_dock.docking.training import METRICS_FILE, RunPaths, read_config_file, train
 
-    networks = DockingModel.load(default_model_path(POCKET)).config
+    if config.train_config is None:
+        networks = DockingModel.load(default_model_path(POCKET)).config
+    else:
+        networks = read_config_file(config.train_config)
     per_step = min(config.train_batch, len(sources))
     steps_per_epoch = math.ceil(len(sources) / per_step)
     epochs = math.ceil(config.train_steps / steps_per_epoch)
@@ -246,7 +253,8 @@ def speed_markdown(summary: dict) -> str:
     if training["cuda_max_allocated_mib"] is not None:
         memory += f", peak CUDA {table_cell(training['cuda_max_allocated_mib'], digits=0)} MiB"
     lines.append(
-        f"| score-stage training ({training['mode']}, batches of {training['batch_size']}, {training['steps']} steps) "
+        f"| score-stage training ({training['mode']}, {summary['config'].get('train_config') or 'shipped pocket model'}, "
+        f"batches of {training['batch_size']}, {training['steps']} steps) "
         f"| {table_cell(training['complexes_per_second'])} complexes/s ({table_cell(training['seconds_per_step'])} s per step, "
         f"first epoch left out); {memory} |"
     )
@@ -313,6 +321,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     parser.add_argument("--train-batch", type=int, default=SpeedConfig.train_batch, help="complexes per training step (default %(default)s)")
     parser.add_argument("--skip-vina", action="store_true", help="do not time Vina")
     parser.add_argument("--skip-memory", action="store_true", help="do not measure the bounded-memory cases (blind, 1of6)")
+    parser.add_argument("--train-config", type=Path, help="time the score stage with this config's networks (default: the shipped pocket model's)")
     parser.add_argument("--no-refine", action="store_true", help="time predict without Vina refinement")
     parser.add_argument("--no-checks", action="store_true", help="time predict without PoseBusters checks")
     parser.add_argument("--vina-search", action="store_true", help="time predict with Vina's search poses as candidates")
@@ -325,6 +334,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
             out_dir=args.out, samples=parse_samples(args.samples_list), steps=args.steps, limit=args.limit, device=args.device,
             vina=not args.skip_vina, memory=not args.skip_memory, train_steps=args.train_steps, train_batch=args.train_batch,
             physics=PhysicsConfig(refine=not args.no_refine, check_validity=not args.no_checks, vina_search=args.vina_search),
+            train_config=args.train_config,
         )  # fmt: skip
         pick_device(config.device)
     except ValueError as error:

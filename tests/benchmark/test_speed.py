@@ -46,7 +46,7 @@ def test_table_rows_per_mode_and_samples_against_vina():
     assert "| pocket | 10 | 12.00 | 14.00 | 0.60 | 700 | - |" in table
     assert "| load disco-dock-pocket.pt (pocket) | 0.50 s |" in table
     assert "| Vina (exhaustiveness 8, 1 CPU), mean s per complex | 20.00 s (1 complexes, 1 failed) |" in table
-    assert "| score-stage training (pocket, batches of 2, 10 steps) | 2.00 complexes/s" in table
+    assert "| score-stage training (pocket, shipped pocket model, batches of 2, 10 steps) | 2.00 complexes/s" in table
     assert "2 complexes (a, b)" in table
 
 
