@@ -1,8 +1,8 @@
 """Training the pose ranker on labelled decoys (`docking.decoys`), and measuring how it ranks.
 
-Each complex's pool is Vina's search poses; its refined crystal pose is one more positive,
-described against that pool without joining it (so that no pose gains a neighbour at test time
-that it would not have). The ranker learns "RMSD < 2 A" with binary cross-entropy through the
+Each complex's pool is Vina's search poses; its refined crystal pose can be one more positive
+(`RankerConfig.crystal_positives`), described against that pool without joining it (so that no
+pose gains a neighbour at test time that it would not have). The ranker learns "RMSD < 2 A" with binary cross-entropy through the
 project's one training loop (`core.fit`, minibatches drawn from the global generator). On the
 validation complexes it is judged the way it will be used: pick the top pose of Vina's pool, and
 compare with picking by Vina's score and with the best pose of the pool (the ceiling).
@@ -102,19 +102,47 @@ def predict_pools(ranker: PoseRanker, pools: list[Pool]) -> list[np.ndarray]:
     return [ranker.probabilities(torch.as_tensor(pool.features, dtype=torch.float32)).numpy() for pool in pools]
 
 
+def searched_only(pool: Pool) -> Pool:
+    """The pool without the poses that are not Vina's search poses (the refined crystal pose)."""
+    keep = pool.searched
+    return Pool(pool.name, pool.features[keep], pool.rmsds[keep], pool.scores[keep], pool.searched[keep])
+
+
+def pool_listwise_loss(logits: torch.Tensor, labels: torch.Tensor, pools: torch.Tensor) -> torch.Tensor:
+    """Mean over the pools with a right pose of -log(the softmax mass of the pool's right poses):
+    what picking one pose per pool rewards (pools with no right pose are left out)."""
+    losses = []
+    for pool in pools.unique():
+        members = pools == pool
+        right = labels[members] > 0
+        if right.any() and not right.all():
+            pool_logits = logits[members]
+            losses.append(torch.logsumexp(pool_logits, 0) - torch.logsumexp(pool_logits[right], 0))
+    return torch.stack(losses).mean() if losses else logits.sum() * 0
+
+
 def train_ranker(train: list[Pool], val: list[Pool], config: RankerConfig, run_dir: Path) -> tuple[PoseRanker, dict]:
     """Train a ranker on the training pools (every described pose); its validation metrics are
     logged to `run_dir/metrics.jsonl` after each epoch and returned for the final model."""
     seed_everything(config.seed)
+    if not config.crystal_positives:
+        train = [searched_only(pool) for pool in train]
     features = torch.as_tensor(np.concatenate([pool.features for pool in train]), dtype=torch.float32)
     labels = torch.as_tensor(np.concatenate([pool.rmsds for pool in train]) < SUCCESS_RMSD, dtype=torch.float32)
+    pool_index = torch.cat([torch.full((len(pool.rmsds),), index) for index, pool in enumerate(train)])
     ranker = PoseRanker(config.hidden, config.layers)
     ranker.fit_scaling(features)
     loss_fn = nn.BCEWithLogitsLoss()
 
     def loss(step: int) -> torch.Tensor:
         batch = torch.randint(len(features), (config.batch_size,))
-        return loss_fn(ranker(features[batch]), labels[batch])
+        pointwise = loss_fn(ranker(features[batch]), labels[batch])
+        if config.listwise_weight == 0:
+            return pointwise
+        pools = torch.randint(len(train), (config.pools_per_step,))
+        chosen = torch.isin(pool_index, pools)
+        listwise = pool_listwise_loss(ranker(features[chosen]), labels[chosen], pool_index[chosen])
+        return pointwise + config.listwise_weight * listwise
 
     def validate(model: nn.Module) -> dict[str, float]:
         return {f"val_{key}": value for key, value in ranking_metrics(val, predict_pools(model, val)).items()}

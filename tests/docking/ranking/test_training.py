@@ -59,3 +59,15 @@ def test_a_model_file_carries_its_ranker(tmp_path, model_files):
     loaded = DockingModel.load(tmp_path / "with_ranker.pt")
     features = torch.randn(3, len(FEATURES))
     torch.testing.assert_close(loaded.ranker(features), trained(features))
+
+
+def test_the_listwise_loss_is_the_log_softmax_mass_of_each_pools_right_poses():
+    from disco_dock.docking.ranking.training import pool_listwise_loss, searched_only
+
+    logits = torch.tensor([2.0, 0.0, 1.0, 5.0, 5.0])
+    labels = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0])
+    pools = torch.tensor([0, 0, 0, 1, 1])  # pool 1 is all right: nothing to learn there
+    expected = torch.logsumexp(logits[:3], 0) - 2.0
+    torch.testing.assert_close(pool_listwise_loss(logits, labels, pools), expected)
+    pool = Pool("c", np.zeros((3, len(FEATURES))), np.array([1.0, 5.0, 0.3]), np.zeros(3), np.array([True, True, False]))
+    assert searched_only(pool).rmsds.tolist() == [1.0, 5.0]
