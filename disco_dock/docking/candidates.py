@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from rdkit import Chem
+from scipy.spatial import cKDTree
 
 from disco_dock.docking.config import PhysicsConfig
-from disco_dock.docking.data.protein import read_heavy_atoms
 from disco_dock.docking.physics import VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_hydrogens
 from disco_dock.docking.physics.refinement import vina_poses
 from disco_dock.docking.pocket import BOX_PADDING, Box, Pocket
-from disco_dock.docking.ranking.features import pose_features, protein_tree
+from disco_dock.docking.ranking.features import pose_features
 from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.results import VINA, DockedPose
 
@@ -72,12 +72,13 @@ def physics_stage(
     return pool
 
 
-def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: Path) -> list[DockedPose]:
+def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: cKDTree) -> list[DockedPose]:
     """The pool with each pose's confidence set to the ranker's probability that it is within 2 A,
-    from its features against the whole pool (`ranking.features`); needs every Vina score."""
+    from its features against the whole pool and the protein's heavy atoms (`protein`, a k-d tree,
+    `ranking.features.protein_tree`); needs every Vina score."""
     positions = np.stack([pose.positions for pose in pool])
     scores = np.array([pose.vina_score for pose in pool])
-    features = pose_features(positions, scores, positions, scores, protein_tree(read_heavy_atoms(protein)), same=True)
+    features = pose_features(positions, scores, positions, scores, protein, same=True)
     probabilities = ranker.probabilities(torch.as_tensor(features, dtype=torch.float32)).tolist()
     return [dataclasses.replace(pose, confidence=probability) for pose, probability in zip(pool, probabilities, strict=True)]
 
@@ -93,9 +94,9 @@ def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[Dock
     return "vina" if scored else "sample"
 
 
-def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: Path | None, config: PhysicsConfig) -> tuple[DockedPose, ...]:
-    """The final ranking of a complex's pool: the pose ranker's confidences when there is a ranker
-    and every pose has a Vina score, then `ranked` by `ranking_key`."""
+def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: cKDTree | None, config: PhysicsConfig) -> tuple[DockedPose, ...]:
+    """The final ranking of a complex's pool: the pose ranker's confidences when there is a ranker,
+    the protein's heavy atoms (a k-d tree) and every pose's Vina score, then `ranked` by `ranking_key`."""
     use_ranker = ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
@@ -104,12 +105,12 @@ def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confide
 
 def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool) -> tuple[DockedPose, ...]:
     """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "vina" (lowest
-    score first) or "sample" (the pool's order), poses failing a validity check last when
-    `invalid_last`; ties keep the pool's order."""
+    score first) or "sample" (the pool's order); flagged poses (`placement`) after all others, and
+    within each group poses failing a validity check last when `invalid_last`; ties keep the pool's order."""
 
     def score(pose: DockedPose) -> float:
         value = {"confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0}[by]
         return value if math.isfinite(value) else math.inf
 
-    order = sorted(pool, key=lambda pose: (invalid_last and pose.valid is False, score(pose)))
+    order = sorted(pool, key=lambda pose: (bool(pose.flag), invalid_last and pose.valid is False, score(pose)))
     return tuple(dataclasses.replace(pose, rank=rank) for rank, pose in enumerate(order, start=1))

@@ -34,7 +34,8 @@ from disco_dock.docking.data.graph import LIGAND, RECEPTOR, build_complex_graph
 from disco_dock.docking.data.ligand import Ligand, docking_ligand, featurize_ligand, rdkit_messages
 from disco_dock.docking.data.protein import Receptor, read_heavy_atoms, read_protein
 from disco_dock.docking.diffusion.poses import place_ligands
-from disco_dock.docking.placement import flag_placements, flagged_last
+from disco_dock.docking.placement import flag_placements
+from disco_dock.docking.ranking.features import protein_tree
 from disco_dock.docking.pocket import EmptyPocketError, Pocket, crop_to_pocket, docking_mode
 from disco_dock.docking.results import DockedPose, DockingResult, default_name
 from disco_dock.docking.sampling import sample_poses
@@ -196,9 +197,10 @@ def dock(
         dataclasses.replace(pose, confidence=float(value))
         for pose, value in zip(pool, confidences(model, graph, positions, sampling.batch_nodes))
     ]
-    poses = rank_pool(pool, model.ranker, model.confidence is not None, receptor.path, physics)
-    atoms = read_heavy_atoms(receptor.path) if receptor.path is not None else receptor.ca
-    poses = flagged_last(flag_placements(poses, atoms, pocket.box if pocket else None, physics.contact_distance))
+    protein_atoms = protein_tree(read_heavy_atoms(receptor.path)) if receptor.path is not None else None
+    reach = protein_atoms if protein_atoms is not None else protein_tree(receptor.ca)
+    pool = flag_placements(pool, reach, pocket.box if pocket else None, physics.contact_distance)
+    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics)
     if not any(math.isfinite(pose.confidence) for pose in poses):
         warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
                       f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip

@@ -1,5 +1,5 @@
 """Where a docked pose lies: a pose out of reach of the protein, or outside the given search box,
-is flagged (`DockedPose.flag`) and ranked after every other pose (`flagged_last`).
+is flagged (`DockedPose.flag`) and ranked after every other pose (`candidates.ranked`).
 
 A pose is out of reach when none of its heavy atoms comes within `PhysicsConfig.contact_distance`
 of a receptor heavy atom (a docked ligand touches its protein: contacts are at 3-4.5 A); it is
@@ -31,14 +31,6 @@ def placement_flag(positions: np.ndarray, protein: cKDTree, box: Box | None, con
     return "; ".join(flags)
 
 
-def flag_placements(poses: Sequence[DockedPose], protein_atoms: np.ndarray, box: Box | None, contact_distance: float) -> list[DockedPose]:
-    """`poses` with their `flag` set (see `placement_flag`) against `protein_atoms` (M, 3)."""
-    tree = cKDTree(protein_atoms)
-    return [dataclasses.replace(pose, flag=placement_flag(pose.positions, tree, box, contact_distance)) for pose in poses]
-
-
-def flagged_last(poses: Sequence[DockedPose]) -> tuple[DockedPose, ...]:
-    """Ranked `poses` with the flagged ones moved after the others (each group keeping its
-    order), ranks renumbered 1, 2, ..."""
-    order = sorted(poses, key=lambda pose: bool(pose.flag))
-    return tuple(dataclasses.replace(pose, rank=rank) for rank, pose in enumerate(order, start=1))
+def flag_placements(poses: Sequence[DockedPose], protein: cKDTree, box: Box | None, contact_distance: float) -> list[DockedPose]:
+    """`poses` with their `flag` set (see `placement_flag`) against the protein's atoms (a k-d tree)."""
+    return [dataclasses.replace(pose, flag=placement_flag(pose.positions, protein, box, contact_distance)) for pose in poses]

@@ -99,3 +99,10 @@ def test_written_poses_read_back_with_their_scores_and_optional_hydrogens(pocket
         with (out / "results.csv").open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert tuple(rows[0]) == RESULT_COLUMNS and len(rows) == len(result.poses)
+
+
+def test_flagged_poses_rank_after_every_other_pose_even_the_invalid_ones():
+    import dataclasses
+
+    pool = [dataclasses.replace(pose(0, vina=-9.0, valid=True), flag="outside the box"), pose(1, vina=-5.0, valid=False), pose(2, vina=-6.0, valid=True)]
+    assert [p.sample for p in ranked(pool, "vina", invalid_last=True)] == [2, 1, 0]
