@@ -8,6 +8,7 @@ from torch_geometric.data import Batch, HeteroData
 from disco_dock.docking.model import ConfidenceModel
 from tests.support.equivariance import assert_equivariant
 from tests.support.models import TINY
+from tests.support.training import adam_steps
 
 
 def test_confidence_is_invariant_to_rigid_motions(complexes: dict[str, HeteroData]) -> None:
@@ -22,14 +23,7 @@ def test_confidence_fits_labels(complexes: dict[str, HeteroData]) -> None:
     torch.manual_seed(8)
     model = ConfidenceModel(TINY.replace(num_layers=1)).double()
     assert model(batch).shape == (2,)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(30):
-        optimizer.zero_grad()
-        loss = model.loss(batch, labels)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = adam_steps(model.parameters(), lambda: model.loss(batch, labels), steps=30, lr=1e-2)
     assert losses[-1] < 0.5 * losses[0]
     logits = model(batch)
     assert logits[0] < 0 < logits[1]

@@ -13,6 +13,7 @@ from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.model import PointerPrior, ScoreModel, count_graphs, latent_segment
 from tests.support.equivariance import assert_equivariant
 from tests.support.models import TINY, batched_latents, pocket_residues, pointer_latents
+from tests.support.training import adam_steps
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +94,7 @@ def test_prior_learns_a_target(small_complex: HeteroData) -> None:
     target_rows = [5, graph[LIGAND].num_nodes + 4]
     target = pointer_latents(graph, target_rows)
     prior = make_prior(4)
-    optimizer = torch.optim.Adam(prior.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(40):
-        optimizer.zero_grad()
-        loss = prior.loss(graph, target)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = adam_steps(prior.parameters(), lambda: prior.loss(graph, target), steps=40, lr=1e-2)
     assert prior.loss(graph, target) < 0.5 * losses[0]
     assert greedy_latents(prior, graph) == target_rows
 
