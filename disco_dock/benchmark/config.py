@@ -80,8 +80,13 @@ class BenchmarkConfig:
     """Run PoseBusters' `dock` checks on every top-1 pose."""
     device: str = "cpu"
     """Torch device for disco-dock."""
+    time_cap_s: float | None = None
+    """Each method gets at most this many seconds per complex (run in a child process); over it, the
+    complex is a miss for that method, recorded with the reason. None: no cap, run in this process."""
 
     def __post_init__(self):
+        if self.time_cap_s is not None and self.time_cap_s <= 0:
+            raise ValueError(f"time cap {self.time_cap_s:g} s: give a positive number of seconds")
         unknown = sorted(set(self.methods) - set(METHODS))
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")

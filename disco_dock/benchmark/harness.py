@@ -32,6 +32,7 @@ from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.inputs import BenchmarkComplex, load_complex
 from disco_dock.benchmark.methods import Method, MethodSpec, make_method, method_specs
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, pose_rmsds, posebusters_check, summarize
+from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
 
@@ -58,11 +59,14 @@ def _append_record(out_dir: Path, record: dict) -> None:
 
 
 def run_method(method: Method, name: str, complex_: BenchmarkComplex, config: BenchmarkConfig) -> dict:
-    """One method on one complex, scored; a failure becomes a record with its reason."""
+    """One method on one complex (within `config.time_cap_s`, when set), scored; a failure becomes
+    a record with its reason."""
     record: dict = {"complex": complex_.name, "method": name, "start": complex_.start_source, "box": complex_.box_source}
     start = time.perf_counter()
     try:
-        output = method(complex_)
+        output = method(complex_) if config.time_cap_s is None else call_capped(method, complex_, seconds=config.time_cap_s)
+    except CappedCallError as error:  # over the cap, or failed in the child: the reason is one line already
+        return record | {"runtime_s": time.perf_counter() - start, "error": str(error)[:500]}
     except Exception as error:  # any failure of a method is a miss, recorded with its reason
         return record | {"runtime_s": time.perf_counter() - start, "error": f"{type(error).__name__}: {error}"[:500]}
     runtime = time.perf_counter() - start

@@ -107,7 +107,10 @@ class VinaMethod:
     """AutoDock Vina in the complex's box."""
 
     def __init__(self, config: BenchmarkConfig):
+        from disco_dock.docking.physics import import_libraries
+
         self.config = config
+        import_libraries()
 
     def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
         """Vina's poses and scores."""
@@ -121,22 +124,19 @@ class DiscoDockMethod:
     """disco-dock through `disco_dock.docking.dock.dock`, given the starting molecule in memory:
     blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
     half the box diagonal, at least the model's radius). dock embeds its own seeded conformer of
-    the given ligand."""
+    the given ligand. The model and the docking code are loaded when the method is made, so that
+    calls in child processes (`BenchmarkConfig.time_cap_s`) find them loaded."""
 
     def __init__(self, config: BenchmarkConfig, spec: MethodSpec):
+        import disco_dock.docking.dock  # noqa: F401  (imported here, before any child process)
+        from disco_dock.docking.bundle import DockingModel
+        from disco_dock.docking.physics import import_libraries
+
         self.config = config
         self.mode = spec.mode
-        self.model_file = spec.model.path
         self.physics = spec.physics
-        self._model = None
-
-    def _loaded_model(self):
-        """The model bundle, loaded on first use."""
-        if self._model is None:
-            from disco_dock.docking.bundle import DockingModel
-
-            self._model = DockingModel.load(self.model_file, device=self.config.device)
-        return self._model
+        self.model = DockingModel.load(spec.model.path, device=config.device)
+        import_libraries()
 
     def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
         """disco-dock's ranked poses and confidences."""
@@ -144,7 +144,7 @@ class DiscoDockMethod:
         from disco_dock.docking.dock import dock
         from disco_dock.docking.pocket import Pocket
 
-        model = self._loaded_model()
+        model = self.model
         pocket = Pocket.from_box(complex_.box, model.config.pocket.radius) if self.mode == POCKET else None
         sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
         result = dock(complex_.protein, complex_.start, model, pocket, sampling, self.config.device, complex_.name, self.physics)

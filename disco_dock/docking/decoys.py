@@ -12,7 +12,7 @@ For each complex of a dataset folder (optionally restricted to a split file):
 
 Each complex is written to `OUT/<name>.npz` (positions (K, N, 3) in the crystal ligand's atom
 order, which is the preprocessed graph's, scores, RMSDs, sources, and the settings as JSON), by
-a child process with a time cap; a complex over the cap or failing is listed in `failures.csv`
+a child process with a time cap (`core.capped`); a complex over the cap or failing is listed in `failures.csv`
 and counted as a miss. Complexes already in OUT are skipped, so an interrupted run resumes.
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ import numpy as np
 
 from disco_dock.benchmark.inputs import load_complex
 from disco_dock.benchmark.metrics import pose_rmsds
+from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.core.config import Settings
 from disco_dock.core.training import progress
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
@@ -116,30 +116,14 @@ def load_decoys(path: Path) -> ComplexDecoys:
         return ComplexDecoys(meta["name"], stored["positions"], stored["scores"], stored["rmsds"], sources, meta["seconds"])
 
 
-def _child(source: ComplexSource, out: Path, config: DecoyConfig, errors) -> None:
-    """Run in a child process: make and save one complex's decoys, or report the error."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        save_decoys(complex_decoys(source, config), out, config)
-    except Exception as error:  # everything a complex can raise is reported as its failure
-        errors.put(" ".join(f"{type(error).__name__}: {error}".split()))
-
-
 def run_capped(source: ComplexSource, out: Path, config: DecoyConfig) -> str | None:
-    """Make one complex's decoys in a child process within the time cap; the failure reason, or None."""
-    context = multiprocessing.get_context("fork")
-    errors = context.Queue()
-    child = context.Process(target=_child, args=(source, out, config, errors), daemon=True)
-    child.start()
-    child.join(config.time_cap_s)
-    if child.is_alive():
-        child.kill()
-        child.join()
-        return f"over the time cap of {config.time_cap_s:g} s"
-    if not errors.empty():
-        return errors.get()
-    if child.exitcode != 0:
-        return f"the worker process ended with status {child.exitcode}"
+    """Make and save one complex's decoys in a child process within the time cap; the failure
+    reason, or None."""
+    try:
+        decoys = call_capped(complex_decoys, source, config, seconds=config.time_cap_s)
+    except CappedCallError as error:
+        return str(error)
+    save_decoys(decoys, out, config)
     return None
 
 

@@ -115,6 +115,28 @@ def test_harness_resumes_and_counts_failures(tmp_path):
     assert (tmp_path / "out" / "summary.md").read_text().count("| good |") == 1
 
 
+class SlowMethod:
+    """A fake method that takes `seconds` per complex, then returns the crystal pose."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __call__(self, complex_) -> MethodOutput:
+        time.sleep(self.seconds)
+        return MethodOutput(complex_.reference_positions[None], [0.0])
+
+
+def test_a_method_over_the_time_cap_misses_that_complex(tmp_path):
+    config = BenchmarkConfig(data_dir=_dataset(tmp_path / "data"), out_dir=tmp_path / "out", posebusters=False, time_cap_s=2.0)
+    summary = run_benchmark(config, {"quick": SlowMethod(0.0), "slow": SlowMethod(60.0), "bad": CountingMethod(fail=True)}, log=lambda _: None)
+    results = summary["results"]["all"]
+    assert results["quick"]["top1_below"]["2.0"] == 1.0  # the value came back from the child process
+    assert results["slow"]["n"] == 2 and results["slow"]["top1_below"]["5.0"] == 0.0
+    slow = [json.loads(line) for line in (tmp_path / "out" / "slow.jsonl").read_text().splitlines()]
+    assert all(record["error"] == "over the time cap of 2 s" and record["runtime_s"] < 30 for record in slow)
+    assert json.loads((tmp_path / "out" / "bad.jsonl").read_text().splitlines()[0])["error"] == "RuntimeError: no pose today"
+
+
 def test_disco_dock_methods_through_dock(tmp_path, model_files):
     data = tmp_path / "data"
     make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))

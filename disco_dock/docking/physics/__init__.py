@@ -12,11 +12,24 @@ Licences of the tools used here: AutoDock Vina (`vina`) Apache-2.0; meeko LGPL-2
 (`openbabel-wheel`) GPL-2.0, imported at run time by `receptor` only; PoseBusters MIT.
 """
 
+import importlib
+
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import ligand_pdbqt, molecule_from_pdbqt, poses_from_pdbqt
 from disco_dock.docking.physics.pocket import DockedPose, RefinedPose, VinaPocket
 from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 from disco_dock.docking.physics.validity import PoseCheck, check_poses
+
+LIBRARIES = ("vina", "meeko", "openbabel.openbabel", "posebusters", "posebusters.tools.loading")
+"""The libraries the modules above import when first used."""
+
+
+def import_libraries() -> None:
+    """Import `LIBRARIES` now (a second or two): worker processes forked later (`core.capped`)
+    then find them loaded instead of importing them again for every call."""
+    for name in LIBRARIES:
+        importlib.import_module(name)
+
 
 __all__ = [
     "DockedPose",
@@ -26,6 +39,7 @@ __all__ = [
     "RefinedPose",
     "VinaPocket",
     "check_poses",
+    "import_libraries",
     "ligand_pdbqt",
     "molecule_from_pdbqt",
     "poses_from_pdbqt",
