@@ -41,9 +41,12 @@ from disco_dock.docking.data.preprocess import preprocess_dataset
 from disco_dock.docking.diffusion.noising import noise_batch
 from disco_dock.docking.sampling import sample_poses
 from disco_dock.docking.training import METRICS_FILE, MODEL_FILE, RunPaths, ScoreObjective, train
+from disco_dock.docking.training.runs import checkpoint_model
 from disco_dock.docking.training.views import SUCCESS_RMSD, ligand_rmsd, training_view
 
 Log = Callable[[str], None]
+PRINT: Log = functools.partial(print, flush=True)
+"""The default log: progress lines to stdout as they come."""
 COMPONENTS = ("translation", "rotation", "torsion")
 BUCKETS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 """Diffusion-time buckets of the loss ratios."""
@@ -73,8 +76,8 @@ class OverfitConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if (self.steps > 0) == (self.cpu_seconds > 0):
-            raise ValueError(f"give either steps or cpu_seconds (> 0), not steps={self.steps}, cpu_seconds={self.cpu_seconds}")
+        if min(self.steps, self.cpu_seconds) < 0 or (self.steps > 0 and self.cpu_seconds > 0):
+            raise ValueError(f"give steps or cpu_seconds (> 0), not both: steps={self.steps}, cpu_seconds={self.cpu_seconds}")
         if (self.cache is None) != (self.split is None):
             raise ValueError("give both a cache and a split file, or neither")
         if min(self.draws, self.samples, self.sampling_steps) < 1:
@@ -145,8 +148,10 @@ def prepare_data(config: OverfitConfig, folder: Path) -> tuple[Path, Path]:
     return folder / "cache", split
 
 
-def run_overfit(config: OverfitConfig, log: Log = functools.partial(print, flush=True)) -> dict:
+def run_overfit(config: OverfitConfig, log: Log = PRINT) -> dict:
     """Train, measure, write `summary.json` and `summary.md` into `config.out_dir`; return the summary."""
+    if config.steps == 0 and config.cpu_seconds == 0:
+        raise ValueError("give a training budget: steps or cpu_seconds (> 0)")
     torch.manual_seed(config.seed)
     with tempfile.TemporaryDirectory(prefix="disco-dock-overfit-") as folder:
         folder = Path(folder)
@@ -160,21 +165,41 @@ def run_overfit(config: OverfitConfig, log: Log = functools.partial(print, flush
         records = [json.loads(line) for line in (folder / "run" / METRICS_FILE).read_text().splitlines() if line.strip()]
         model = DockingModel.load(folder / "run" / MODEL_FILE)
         log(f"trained {records[-1]['step']} steps in {train_cpu:.0f} CPU s; measuring")
-        summary = {
-            "command": sys.argv,
-            "git_commit": git_commit(),
-            "machine": machine_info(),
-            "config": json.loads(json.dumps(asdict(config), default=str)),
+        training = {
             "settings": settings.to_dict(),
-            "complexes": complexes.names,
             "steps": records[-1]["step"],
             "train_cpu_s": train_cpu,
             "train_wall_s": train_wall,
             "seconds_per_step": train_wall / max(records[-1]["step"], 1),
-            "buckets": [list(bucket) for bucket in BUCKETS],
-            "loss_ratios": loss_ratios(model, complexes, config.draws, config.seed),
-            "docking": self_dock(model, complexes, config.samples, config.sampling_steps, config.seed),
         }
+        return _measure_and_write(config, model, complexes, training, log)
+
+
+def measure_model(config: OverfitConfig, model_path: Path, log: Log = PRINT) -> dict:
+    """No training: measure a trained model (a model file, or a score training run's folder,
+    whose latest checkpoint's EMA weights are measured) on the complexes of `config.cache` and
+    `config.split` (e.g. held-out validation complexes); write and return the summary."""
+    torch.manual_seed(config.seed)
+    if config.cache is None:
+        raise ValueError("measuring a model needs --cache and --split (the complexes to measure it on)")
+    model, steps = checkpoint_model(model_path) if Path(model_path).is_dir() else (DockingModel.load(model_path), None)
+    training = {"settings": model.config.to_dict(), "model": str(model_path), "steps": steps}
+    return _measure_and_write(config, model, ComplexDataset(config.cache, names=config.split), training, log)
+
+
+def _measure_and_write(config: OverfitConfig, model: DockingModel, complexes: ComplexDataset, training: dict, log: Log) -> dict:
+    """Loss ratios by t bucket and self-docking of `model` on `complexes`; the summary, written."""
+    summary = {
+        "command": sys.argv,
+        "git_commit": git_commit(),
+        "machine": machine_info(),
+        "config": json.loads(json.dumps(asdict(config), default=str)),
+        **training,
+        "complexes": complexes.names,
+        "buckets": [list(bucket) for bucket in BUCKETS],
+        "loss_ratios": loss_ratios(model, complexes, config.draws, config.seed),
+        "docking": self_dock(model, complexes, config.samples, config.sampling_steps, config.seed),
+    }
     summary["markdown"] = overfit_markdown(summary)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     (config.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -187,9 +212,15 @@ def overfit_markdown(summary: dict) -> str:
     """The loss-ratio table (component by t bucket) and the self-docking table of a summary."""
     docking = summary["docking"]
     under = sum(run["top1_rmsd"] < SUCCESS_RMSD for run in docking)
+    if "train_cpu_s" in summary:
+        trained = (
+            f"{summary['steps']} steps, {table_cell(summary['train_cpu_s'], digits=0)} CPU s "
+            f"({table_cell(summary['seconds_per_step'])} wall s per step)"
+        )
+    else:
+        trained = f"model {summary['model']}" + (f" after {summary['steps']} steps" if summary["steps"] else "")
     lines = [
-        f"{len(summary['complexes'])} complexes, {summary['steps']} steps, {table_cell(summary['train_cpu_s'], digits=0)} CPU s "
-        f"({table_cell(summary['seconds_per_step'])} wall s per step); top-1 < 2 A: {under}/{len(docking)}.",
+        f"{len(summary['complexes'])} complexes, {trained}; top-1 < 2 A: {under}/{len(docking)}.",
         "",
         "| loss / predict-nothing | " + " | ".join(f"t in ({low}, {high}]" for low, high in summary["buckets"]) + " |",
         "| --- |" + " --- |" * len(summary["buckets"]),
@@ -212,6 +243,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     )
     parser.add_argument("name", help="the run's name: results go to OUT/NAME/")
     parser.add_argument("--config", type=Path, help="JSON file of (partial, nested) docking settings")
+    parser.add_argument("--model", type=Path, help="measure this model (file, or score run folder) instead of training")
     parser.add_argument("--steps", type=int, default=0, help="training steps")
     parser.add_argument("--cpu-minutes", type=float, default=0.0, help="CPU minutes of training (instead of --steps)")
     parser.add_argument("--data-dir", type=Path, help="complexes to train on (default posebusters' four)")
@@ -229,6 +261,11 @@ def main(argv: list[str] | None, default_out: Path) -> None:
             cache=args.cache, split=args.split, draws=args.draws, samples=args.samples, seed=args.seed,
         )  # fmt: skip
         training_settings(config, 1)
+        if args.model is None and not (args.steps or args.cpu_minutes):
+            raise ValueError("give --steps or --cpu-minutes (training), or --model (measure a trained model)")
+        if args.model is not None:
+            measure_model(config, args.model)
+            return
     except (OSError, ValueError) as error:
         fail(error)
     run_overfit(config)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from disco_dock.benchmark.overfit import BUCKETS, COMPONENTS, OverfitConfig, run_overfit
+from disco_dock.benchmark.overfit import BUCKETS, COMPONENTS, OverfitConfig, measure_model, run_overfit
+from disco_dock.docking.data.preprocess import preprocess_dataset
+from disco_dock.docking.training import MODEL_FILE, RunPaths, train
 from tests.support.complexes import ligand_path, make_complex, protein_path
 
 TINY = {
@@ -31,7 +33,30 @@ def test_overfit_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert "| rotation |" in (tmp_path / "out" / "summary.md").read_text()
 
 
-@pytest.mark.parametrize("bad", [{"steps": 0}, {"steps": 2, "cpu_seconds": 5.0}, {"steps": 2, "cache": Path("cache")}])
+def test_a_training_runs_checkpoint_measures_as_its_exported_model(tmp_path: Path) -> None:
+    make_complex(tmp_path / "data", "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
+    preprocess_dataset(tmp_path / "data", tmp_path / "cache", progress=False)
+    split = tmp_path / "split.txt"
+    split.write_text("1ia1\n")
+    (tmp_path / "config.json").write_text(json.dumps({**TINY, "training": {"epochs": 2, "validation_complexes": 0}}))
+    train("score", RunPaths(tmp_path / "cache", split, split, tmp_path / "run"), tmp_path / "config.json", device="cpu")
+
+    def measure(source: str, model: Path) -> dict:
+        config = OverfitConfig(tmp_path / f"measured-{source}", cache=tmp_path / "cache", split=split, draws=2, samples=2, sampling_steps=2)
+        return measure_model(config, model, log=lambda line: None)
+
+    measured = {"run": measure("run", tmp_path / "run"), "file": measure("file", tmp_path / "run" / MODEL_FILE)}
+    assert measured["run"]["steps"] == 2 and measured["file"]["steps"] is None
+    assert measured["run"]["loss_ratios"] == measured["file"]["loss_ratios"]
+    assert "after 2 steps" in (tmp_path / "measured-run" / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("bad", [{"steps": -1}, {"steps": 2, "cpu_seconds": 5.0}, {"steps": 2, "cache": Path("cache")}])
 def test_overfit_needs_one_budget_and_a_whole_data_source(bad: dict) -> None:
     with pytest.raises(ValueError):
         OverfitConfig(Path("out"), **bad)
+
+
+def test_overfit_without_a_budget_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="budget"):
+        run_overfit(OverfitConfig(tmp_path / "out"))

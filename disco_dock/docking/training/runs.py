@@ -98,3 +98,25 @@ def resolve_config(stage: str, paths: RunPaths, config_file: Path | None, mode: 
     if epochs is not None:
         config = config.replace(training={EPOCH_FIELDS[stage]: epochs})
     return config
+
+
+def checkpoint_model(run_dir: Path) -> tuple[DockingModel, int]:
+    """The model a score run in progress would export now, and the training step it was saved at:
+    the run's settings (`config.json`) with the EMA weights (or, without an EMA, the weights) of its
+    latest `score.ckpt`."""
+    import torch
+
+    from disco_dock.docking.training.objectives import ScoreObjective
+
+    checkpoint = Path(run_dir) / "score.ckpt"
+    if not checkpoint.is_file():
+        raise TrainingError(f"{run_dir}: no score.ckpt (not a score training run, or not started)")
+    config = read_config_file(Path(run_dir) / CONFIG_FILE, stored=True)
+    model = DockingModel.build(config)
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if payload.get("ema") is not None:  # the EMA module holds the objective as its `model`
+        weights = {key.removeprefix("model."): value for key, value in payload["ema"].items()}
+    else:
+        weights = payload["model"]
+    ScoreObjective(model.score, model.encoder, config).load_state_dict(weights)
+    return model.eval(), payload["step"]
