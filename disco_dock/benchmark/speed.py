@@ -123,21 +123,23 @@ def time_predict(mode: str, model_path: Path, sources: list[ComplexSource], conf
     model_file = ModelFile.read(model_path)
     log(f"{mode}: model loaded in {load_s:.2f} s")
 
-    def run(source: ComplexSource, samples: int) -> float:
+    def run(source: ComplexSource, samples: int) -> tuple[float, dict[str, float]]:
+        """Seconds of docking and writing, and dock's seconds per stage."""
         pocket = pocket_from_options(model.config.pocket.radius, reference_ligand=source.ligand) if mode == POCKET else None
         sampling = SamplingConfig(samples=samples, steps=config.steps, seed=config.seed)
         with tempfile.TemporaryDirectory(prefix="disco-dock-speed-") as folder:
             begin = time.perf_counter()
-            write_result(dock(source.protein, source.ligand, model, pocket, sampling, device, physics=config.physics), folder)
-            return time.perf_counter() - begin
+            result = dock(source.protein, source.ligand, model, pocket, sampling, device, physics=config.physics)
+            write_result(result, folder)
+            return time.perf_counter() - begin, result.seconds
 
-    warmup_s = run(sources[0], 1)
+    warmup_s, _ = run(sources[0], 1)
     runs, memory = [], []
     for samples in config.samples:
         _reset_cuda_peak(device)
         for source in sources:
-            seconds = run(source, samples)
-            runs.append({"mode": mode, "samples": samples, "complex": source.name, "seconds": seconds})
+            seconds, stages = run(source, samples)
+            runs.append({"mode": mode, "samples": samples, "complex": source.name, "seconds": seconds, "stages": stages})
             log(f"{mode}, {samples} samples, {source.name}: {seconds:.2f} s")
         memory.append({"mode": mode, "samples": samples, **peak_memory(device)})
     return {"model": dataclasses.asdict(model_file), "load_s": load_s, "warmup_s": warmup_s, "runs": runs, "memory": memory}
@@ -206,6 +208,24 @@ def _physics_text(physics: dict | None) -> str:
     return ", ".join(parts) or "none"
 
 
+def stage_table(summary: dict) -> list[str]:
+    """Markdown lines: mean seconds of each of dock's stages by mode and samples, and what the
+    physics stage adds to the rest of the same predictions (a ratio that the machine's load moves
+    far less than it moves the times). Empty for summaries without stage times."""
+    runs = [run for timing in summary["predict"].values() for run in timing["runs"] if run.get("stages")]
+    if not runs:
+        return []
+    stages = list(dict.fromkeys(stage for run in runs for stage in run["stages"]))
+    lines = ["", "| mode | samples | " + " | ".join(f"{stage} (s)" for stage in stages) + " | physics / the rest |", "| --- | --- |" + " --- |" * (len(stages) + 1)]
+    for mode, samples in dict.fromkeys((run["mode"], run["samples"]) for run in runs):
+        group = [run for run in runs if (run["mode"], run["samples"]) == (mode, samples)]
+        means = [statistics.mean(run["stages"].get(stage, 0.0) for run in group) for stage in stages]
+        physics = statistics.mean(run["stages"].get("physics", 0.0) for run in group)
+        rest = statistics.mean(run["seconds"] - run["stages"].get("physics", 0.0) for run in group)
+        lines.append(f"| {mode} | {samples} | " + " | ".join(table_cell(mean) for mean in means) + f" | {table_cell(physics / rest, percent=True)} |")
+    return lines
+
+
 def speed_markdown(summary: dict) -> str:
     """The tables of a speed summary: predict per complex by mode and samples (against Vina),
     then model loading, Vina and training."""
@@ -229,6 +249,7 @@ def speed_markdown(summary: dict) -> str:
                 f"| {mode} | {memory['samples']} | {table_cell(statistics.mean(times))} | {table_cell(max(times))} | {table_cell(ratio)} "
                 f"| {table_cell(memory['max_rss_mib'], digits=0)} | {table_cell(memory['cuda_max_allocated_mib'], digits=0)} |"
             )
+    lines += stage_table(summary)
     lines += ["", "| measured | value |", "| --- | --- |"]
     for mode, timing in summary["predict"].items():
         lines.append(f"| load {Path(timing['model']['path']).name} ({mode}) | {table_cell(timing['load_s'])} s |")

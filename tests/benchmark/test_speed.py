@@ -50,6 +50,17 @@ def test_table_rows_per_mode_and_samples_against_vina():
     assert "2 complexes (a, b)" in table
 
 
+def test_stage_table_gives_what_the_physics_stage_adds_to_the_rest():
+    summary = _summary()
+    stages = {(10, "a"): {"inputs": 1.0, "sampling": 5.0, "physics": 2.0, "ranking": 1.0}, (10, "b"): {"inputs": 1.0, "sampling": 7.0, "physics": 4.0, "ranking": 1.0}}
+    for run in summary["predict"]["pocket"]["runs"]:
+        run["stages"] = stages.get((run["samples"], run["complex"]))
+    table = speed_markdown(summary)
+    assert "| mode | samples | inputs (s) | sampling (s) | physics (s) | ranking (s) | physics / the rest |" in table
+    assert "| pocket | 10 | 1.00 | 6.00 | 3.00 | 1.00 | 33.3 % |" in table  # 3 s of physics, 12 - 3 = 9 s of the rest
+    assert "| pocket | 1 |" not in table.split("physics / the rest")[1]  # runs without stage times have no row
+
+
 def test_table_without_vina_has_no_ratio():
     table = speed_markdown(_summary(vina=False))
     assert "| pocket | 10 | 12.00 | 14.00 | - | 700 | - |" in table
