@@ -57,7 +57,7 @@ def physics_stage(
             found = VinaPocket(receptor, search_box(pocket, start)).search(
                 with_hydrogens(start), config.vina_exhaustiveness, config.vina_poses, energy_range=math.inf
             )
-        refined = vina_poses(receptor, [pose.mol for pose in pool], refine=config.refine)
+        refined = vina_poses(receptor, [pose.mol for pose in pool], refine=config.refine, steps=config.refine_steps)
         pool = [
             dataclasses.replace(
                 pose, mol=vina.mol, vina_score=vina.score, refinement_shift=vina.shift if config.refine else math.nan

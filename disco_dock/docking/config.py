@@ -153,6 +153,11 @@ class PhysicsConfig(Settings):
 
     refine: bool = True
     """Locally optimise every candidate in the receptor with Vina (kcal/mol scores for all)."""
+    refine_steps: int = 1000
+    """At most this many steps of Vina's local optimisation per pose (it stops earlier when it
+    converges). Vina's own default, (25 + atoms) / 3, leaves the deep clashes of poorly sampled
+    poses in place: on the 10 samples of 3 Astex complexes, 8 of 30 poses were PoseBusters-valid
+    after it and 21 of 30 after 1,000 steps, in about the same time."""
     vina_search: bool = False
     """Add Vina's Monte-Carlo search poses (pocket mode only) to the candidates."""
     vina_exhaustiveness: int = 8
@@ -176,6 +181,8 @@ class PhysicsConfig(Settings):
             raise ValueError(f"unknown ranking {self.rank_by!r}: use one of {', '.join(RANK_BY)}")
         if self.vina_exhaustiveness < 1 or self.vina_poses < 1:
             raise ValueError("Vina's exhaustiveness and number of poses must be at least 1")
+        if self.refine_steps < 1:
+            raise ValueError(f"refine_steps {self.refine_steps}: give at least 1 step of local optimisation")
 
     @property
     def uses_vina(self) -> bool:

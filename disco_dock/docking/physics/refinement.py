@@ -30,16 +30,16 @@ def shared_boxes(poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING) -> l
     return [(box, [index]) for index, box in enumerate(apart)]
 
 
-def vina_poses(receptor: ReceptorPDBQT, poses: Sequence[Chem.Mol], refine: bool = True) -> list[RefinedPose]:
-    """Every pose refined by Vina's local optimisation (or, without `refine`, only scored, with a
-    shift of 0), in the order given."""
+def vina_poses(receptor: ReceptorPDBQT, poses: Sequence[Chem.Mol], refine: bool = True, steps: int = 1000) -> list[RefinedPose]:
+    """Every pose refined by at most `steps` steps of Vina's local optimisation (or, without
+    `refine`, only scored, with a shift of 0), in the order given."""
     if not poses:
         return []
     results: list[RefinedPose | None] = [None] * len(poses)
     for box, members in shared_boxes(poses):
         pocket = VinaPocket(receptor, box)
         for index in members:
-            results[index] = pocket.refine(poses[index]) if refine else _scored(pocket, poses[index])
+            results[index] = pocket.refine(poses[index], steps) if refine else _scored(pocket, poses[index])
     return results
 
 
