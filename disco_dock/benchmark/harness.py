@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from disco_dock.benchmark.config import BenchmarkConfig
-from disco_dock.benchmark.inputs import BenchmarkComplex, load_complex
 from disco_dock.benchmark.methods import Method, MethodSpec, make_method, method_specs
-from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, pose_rmsds, posebusters_check, summarize
+from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, posebusters_check, summarize
 from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.redocking import RedockingComplex, load_complex
+from disco_dock.docking.rmsd import pose_rmsds
 
 
 def _results_file(out_dir: Path, method: str) -> Path:
@@ -58,7 +59,7 @@ def _append_record(out_dir: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def run_method(method: Method, name: str, complex_: BenchmarkComplex, config: BenchmarkConfig) -> dict:
+def run_method(method: Method, name: str, complex_: RedockingComplex, config: BenchmarkConfig) -> dict:
     """One method on one complex (within `config.time_cap_s`, when set), scored; a failure becomes
     a record with its reason."""
     record: dict = {"complex": complex_.name, "method": name, "start": complex_.start_source, "box": complex_.box_source}

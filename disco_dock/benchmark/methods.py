@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from disco_dock.benchmark.config import DISCO_BLIND, LEARNED_ONLY, METHOD_PHYSICS, VINA, BenchmarkConfig
-from disco_dock.benchmark.inputs import BenchmarkComplex
 from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig
 from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+from disco_dock.docking.data.redocking import RedockingComplex
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class MethodOutput:
     """More per-pose values, by name (disco-dock: source, Vina score, PoseBusters verdict)."""
 
 
-Method = Callable[[BenchmarkComplex], MethodOutput]
+Method = Callable[[RedockingComplex], MethodOutput]
 """Docks one complex; raises on failure."""
 
 
@@ -112,7 +112,7 @@ class VinaMethod:
         self.config = config
         import_libraries()
 
-    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
+    def __call__(self, complex_: RedockingComplex) -> MethodOutput:
         """Vina's poses and scores."""
         from disco_dock.benchmark.vina import dock_with_vina
 
@@ -138,7 +138,7 @@ class DiscoDockMethod:
         self.model = DockingModel.load(spec.model.path, device=config.device)
         import_libraries()
 
-    def __call__(self, complex_: BenchmarkComplex) -> MethodOutput:
+    def __call__(self, complex_: RedockingComplex) -> MethodOutput:
         """disco-dock's ranked poses and confidences."""
         from disco_dock.docking.config import SamplingConfig
         from disco_dock.docking.dock import dock

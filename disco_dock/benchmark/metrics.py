@@ -1,11 +1,5 @@
-"""Pose metrics: symmetry-corrected RMSD, PoseBusters validity, and their summaries over complexes.
-
-RMSD is over heavy atoms, without alignment, of a pose given in the crystal ligand's atom
-order. spyrmsd takes the minimum over the graph automorphisms of the crystal ligand (so a
-flipped carboxylate or a rotated tert-butyl costs nothing); when spyrmsd fails (not installed,
-or an isomorphism search that errors), the plain RMSD in the given order is used and the
-result says so.
-"""
+"""Pose metrics: PoseBusters validity of a top pose, and the summaries over complexes of the
+RMSDs (`docking.rmsd`: heavy atoms, symmetry-corrected) and validity that the records hold."""
 
 from __future__ import annotations
 
@@ -22,41 +16,7 @@ THRESHOLDS = (2.0, 5.0)
 
 
 @dataclass(frozen=True)
-class PoseRMSDs:
-    """RMSDs of a set of poses to the crystal ligand."""
-
-    values: list[float]
-    symmetry_corrected: bool
-    """False when spyrmsd failed and the plain RMSD was used."""
-    note: str = ""
-    """Why spyrmsd failed, when it did."""
-
-
-def plain_rmsd(poses: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """(K,) RMSD of poses (K, N, 3) to `reference` (N, 3) in the same atom order, no alignment."""
-    return np.sqrt(((np.asarray(poses) - reference) ** 2).sum(axis=-1).mean(axis=-1))
-
-
-def pose_rmsds(reference_mol: Chem.Mol, poses: np.ndarray) -> PoseRMSDs:
-    """Symmetry-corrected heavy-atom RMSDs of poses (K, N, 3) to `reference_mol`'s conformer."""
-    reference = reference_mol.GetConformer().GetPositions()
-    poses = np.asarray(poses, dtype=np.float64).reshape(-1, *reference.shape)
-    if len(poses) == 0:
-        return PoseRMSDs([], True)
-    try:
-        from spyrmsd.rmsd import symmrmsd
-
-        elements = np.array([atom.GetAtomicNum() for atom in reference_mol.GetAtoms()])
-        adjacency = Chem.GetAdjacencyMatrix(reference_mol)
-        values = symmrmsd(reference, list(poses), elements, elements, adjacency, adjacency, center=False, minimize=False)
-        return PoseRMSDs([float(v) for v in np.atleast_1d(values)], True)
-    except Exception as error:  # spyrmsd missing, or its isomorphism search failing: fall back, flagged
-        note = f"spyrmsd failed ({type(error).__name__}: {error}); plain RMSD"
-        return PoseRMSDs([float(v) for v in plain_rmsd(poses, reference)], False, note)
-
-
-@dataclass(frozen=True)
-class PoseCheck:
+class PoseVerdict:
     """PoseBusters' verdict on one pose; `valid` is None when the checks could not run."""
 
     valid: bool | None
@@ -65,7 +25,7 @@ class PoseCheck:
     error: str = ""
 
 
-def posebusters_check(reference_mol: Chem.Mol, pose: np.ndarray, protein: Path) -> PoseCheck:
+def posebusters_check(reference_mol: Chem.Mol, pose: np.ndarray, protein: Path) -> PoseVerdict:
     """PoseBusters' `dock` checks of a pose (the crystal ligand's molecule at `pose`) in `protein`,
     as the physics stage runs them (`docking.physics.check_poses`).
 
@@ -76,9 +36,9 @@ def posebusters_check(reference_mol: Chem.Mol, pose: np.ndarray, protein: Path) 
 
     try:
         (check,) = check_poses([with_positions(reference_mol, np.asarray(pose, dtype=np.float64))], protein)
-        return PoseCheck(check.passed, list(check.failed))
+        return PoseVerdict(check.passed, list(check.failed))
     except Exception as error:  # posebusters raises many kinds on odd molecules: record, never raise
-        return PoseCheck(None, [], f"{type(error).__name__}: {error}"[:300])
+        return PoseVerdict(None, [], f"{type(error).__name__}: {error}"[:300])
 
 
 @dataclass(frozen=True)

@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING
 from disco_dock.benchmark.cli import fail
 from disco_dock.benchmark.config import VINA, BenchmarkConfig
 from disco_dock.benchmark.harness import git_commit, machine_info, run_method, table_cell
-from disco_dock.benchmark.inputs import load_complex
 from disco_dock.benchmark.memory import measure_memory, peak_memory
 from disco_dock.benchmark.methods import ModelFile, VinaMethod
 from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes
 from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.redocking import load_complex
 
 if TYPE_CHECKING:
     import torch

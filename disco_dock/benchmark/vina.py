@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from disco_dock.benchmark.config import BenchmarkConfig
-from disco_dock.benchmark.inputs import BenchmarkComplex
 from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+from disco_dock.docking.data.redocking import RedockingComplex
 from disco_dock.docking.physics import ligand_pdbqt, molecule_from_pdbqt, receptor_pdbqt
 
 ENERGY_RANGE = 3.0
@@ -41,12 +41,12 @@ class VinaResult:
     notes: str = ""
 
 
-def poses_in_reference_order(poses_pdbqt: str, complex_: BenchmarkComplex) -> np.ndarray:
+def poses_in_reference_order(poses_pdbqt: str, complex_: RedockingComplex) -> np.ndarray:
     """(K, N, 3) heavy-atom positions of Vina's output poses, in the crystal ligand's atom order."""
     return heavy_positions_in_reference_order(molecule_from_pdbqt(poses_pdbqt), complex_.crystal.mol)
 
 
-def dock_with_vina(complex_: BenchmarkComplex, config: BenchmarkConfig) -> VinaResult:
+def dock_with_vina(complex_: RedockingComplex, config: BenchmarkConfig) -> VinaResult:
     """Dock the starting conformer into the box with Vina; poses best first."""
     from vina import Vina
 

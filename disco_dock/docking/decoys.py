@@ -3,7 +3,7 @@ pose-ranking (confidence) model learns from (`disco-dock decoys`).
 
 For each complex of a dataset folder (optionally restricted to a split file):
 
-* the starting conformer and search box are the benchmark's (`benchmark.inputs.load_complex`:
+* the starting conformer and search box are the benchmark's (`docking.data.redocking.load_complex`:
   a seeded ETKDG conformer of the crystal ligand's molecule, the box around the crystal ligand
   grown by `box_padding` per axis), so training candidates look like the benchmark's;
 * Vina's Monte-Carlo search from that conformer gives up to `num_poses` poses (source "vina"),
@@ -27,15 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from disco_dock.benchmark.inputs import load_complex
-from disco_dock.benchmark.metrics import pose_rmsds
 from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.core.config import Settings
 from disco_dock.core.training import progress
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.redocking import load_complex
 from disco_dock.docking.physics import VinaPocket
 from disco_dock.docking.pocket import BOX_PADDING
+from disco_dock.docking.rmsd import pose_rmsds
 
 FAILURES_FILE = "failures.csv"
 VINA, CRYSTAL_REFINED = "vina", "crystal-refined"

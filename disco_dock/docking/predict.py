@@ -147,8 +147,8 @@ def posebusters_files(name: str) -> tuple[Path, Path]:
 
 def top1_rmsd(result, crystal: Path) -> float:
     """Symmetry-corrected heavy-atom RMSD (A) of `result`'s top pose to the crystal ligand in `crystal`."""
-    from disco_dock.benchmark.metrics import pose_rmsds
     from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+    from disco_dock.docking.rmsd import pose_rmsds
 
     reference = read_ligand(crystal).mol
     pose = heavy_positions_in_reference_order(result.poses[0].mol, reference)[0]

@@ -14,15 +14,16 @@ from rdkit.Chem import AllChem
 
 from disco_dock.benchmark.config import LEARNED_ONLY, BenchmarkConfig
 from disco_dock.benchmark.harness import run_benchmark
-from disco_dock.benchmark.inputs import load_complex
 from disco_dock.benchmark.methods import DiscoDockMethod, MethodOutput, MethodSpec, ModelFile
-from disco_dock.benchmark.metrics import plain_rmsd, pose_rmsds, summarize
+from disco_dock.benchmark.metrics import summarize
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, SamplingConfig
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+from disco_dock.docking.data.redocking import load_complex
 from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import Pocket
+from disco_dock.docking.rmsd import plain_rmsd, pose_rmsds
 from tests.support.complexes import ligand_path, make_complex, protein_path
 
 

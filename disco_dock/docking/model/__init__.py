@@ -11,7 +11,7 @@ __getattr__, __all__ = lazy_exports(__name__, {
     "confidence": ("ConfidenceModel",),
     "config": ("ScoreModelConfig",),
     "encoder": ("LatentEncoder",),
-    "graph": ("count_graphs", "join_latents", "latent_segment", "node_graph", "split_latents"),
+    "graph": ("join_latents", "latent_segment", "node_graph", "split_latents"),
     "prior": ("PointerPrior", "segment_log_softmax"),
     "score": ("LatentLabels", "ScoreModel", "Scores"),
     "trunk": ("ComplexTrunk", "node_irreps"),

@@ -8,9 +8,9 @@ from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
 from disco_dock.core.layers import mlp
-from disco_dock.docking.data.graph import LIGAND
+from disco_dock.docking.data.graph import LIGAND, count_graphs
 from disco_dock.docking.model.config import ScoreModelConfig
-from disco_dock.docking.model.graph import count_graphs, node_graph
+from disco_dock.docking.model.graph import node_graph
 from disco_dock.docking.model.trunk import ComplexTrunk
 
 

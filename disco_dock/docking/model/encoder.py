@@ -7,9 +7,9 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from disco_dock.core.layers import mlp
-from disco_dock.docking.data.graph import LIGAND
+from disco_dock.docking.data.graph import LIGAND, count_graphs
 from disco_dock.docking.model.config import ScoreModelConfig
-from disco_dock.docking.model.graph import count_graphs, join_latents, latent_segment
+from disco_dock.docking.model.graph import join_latents, latent_segment
 from disco_dock.docking.model.trunk import ComplexTrunk
 
 

@@ -24,7 +24,6 @@ from disco_dock.docking.data.graph import (
     RECEPTOR,
     RECEPTOR_RADIUS,
     ROTATABLE_BOND,
-    count_graphs,
     node_graph,
     radius,
     radius_graph,

@@ -8,12 +8,12 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
-from disco_dock.core.layers import mlp
 from disco_dock.core.latents import segment_argmax_one_hot, segment_gumbel_softmax_st
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR
+from disco_dock.core.layers import mlp
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, count_graphs
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
 from disco_dock.docking.model.config import ScoreModelConfig
-from disco_dock.docking.model.graph import count_graphs, join_latents, latent_segment, node_graph
+from disco_dock.docking.model.graph import join_latents, latent_segment, node_graph
 from disco_dock.docking.model.score import ScoreModel
 from disco_dock.docking.model.trunk import ComplexTrunk
 

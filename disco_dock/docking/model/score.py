@@ -11,11 +11,10 @@ from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
 from disco_dock.core.layers import SinusoidalEmbedding, mlp
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, count_graphs
 from disco_dock.docking.model.config import DIRECTION, ScoreModelConfig
 from disco_dock.docking.model.graph import (
     bond_neighbourhoods,
-    count_graphs,
     latent_segment,
     node_graph,
     rotatable_bond_atoms,

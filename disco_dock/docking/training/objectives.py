@@ -9,10 +9,10 @@ from torch_geometric.data import HeteroData
 
 from disco_dock.core.latents import segment_gumbel_softmax_st, segment_softmax
 from disco_dock.docking.config import DockingConfig
+from disco_dock.docking.data.graph import count_graphs
 from disco_dock.docking.diffusion.noising import noise_batch, score_matching_loss
 from disco_dock.docking.model.confidence import ConfidenceModel
 from disco_dock.docking.model.encoder import LatentEncoder
-from disco_dock.docking.model.graph import count_graphs
 from disco_dock.docking.model.prior import PointerPrior
 from disco_dock.docking.model.score import ScoreModel
 from disco_dock.docking.training.views import placed_at_centre

@@ -11,9 +11,9 @@ from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
 from disco_dock.docking.config import POCKET, DockingConfig
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, count_graphs
 from disco_dock.docking.diffusion.poses import place_ligands
-from disco_dock.docking.model.graph import count_graphs, node_graph
+from disco_dock.docking.model.graph import node_graph
 from disco_dock.docking.pocket import crop_to_pocket
 
 SUCCESS_RMSD = 2.0

@@ -8,9 +8,9 @@ import torch
 from torch_geometric.data import Batch, HeteroData
 from torch_geometric.utils import scatter
 
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, count_graphs
 from disco_dock.docking.diffusion.schedule import PoseNoiseSchedules
-from disco_dock.docking.model import PointerPrior, ScoreModel, count_graphs, latent_segment
+from disco_dock.docking.model import PointerPrior, ScoreModel, latent_segment
 from tests.support.equivariance import assert_equivariant
 from tests.support.models import TINY, batched_latents, pocket_residues, pointer_latents
 from tests.support.training import adam_steps

@@ -8,12 +8,11 @@ from e3nn import o3
 from torch_geometric.data import Batch, HeteroData
 
 from disco_dock.core.latents import segment_gumbel_softmax_st
-from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND
+from disco_dock.docking.data.graph import LIGAND, RECEPTOR, ROTATABLE_BOND, count_graphs
 from disco_dock.docking.model import (
     LatentEncoder,
     ScoreModel,
     Scores,
-    count_graphs,
     join_latents,
     latent_segment,
     split_latents,

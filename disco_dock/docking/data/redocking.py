@@ -1,4 +1,5 @@
-"""One benchmark complex's inputs: crystal ligand, protein, starting conformer and search box.
+"""A complex to dock again (redocking): its crystal ligand, protein, starting conformer and search
+box, as the benchmark harness gives them to every method and the decoy generator to Vina.
 
 * The crystal ligand is read with `read_ligand` (PDBbind's MOL2 as the fallback); its heavy
   atoms, in its file's order, are the reference every pose is scored against.
@@ -28,7 +29,7 @@ from disco_dock.docking.pocket import Box
 
 
 @dataclass(frozen=True)
-class BenchmarkComplex:
+class RedockingComplex:
     """What the methods are given (protein, starting conformer, box) and what poses are scored against."""
 
     name: str
@@ -68,7 +69,7 @@ def _start_conformer(source: ComplexSource, crystal: Ligand, seed: int) -> tuple
     return Chem.AddHs(mol, addCoords=True), f"{conformers.method} (seed {seed})"
 
 
-def load_complex(source: ComplexSource, seed: int, box_padding: float) -> BenchmarkComplex:
+def load_complex(source: ComplexSource, seed: int, box_padding: float) -> RedockingComplex:
     """Read one complex's inputs; DataError with the reason when something cannot be read."""
     if not source.protein.is_file():
         raise DataError(source.protein, "protein file not found")
@@ -79,4 +80,4 @@ def load_complex(source: ComplexSource, seed: int, box_padding: float) -> Benchm
         box, box_source = Box.from_json(box_file), str(box_file)
     else:
         box, box_source = Box.around(crystal.positions, box_padding), f"crystal ligand + {box_padding:g} A"
-    return BenchmarkComplex(source.name, source.protein, crystal, start, start_source, box, box_source)
+    return RedockingComplex(source.name, source.protein, crystal, start, start_source, box, box_source)
