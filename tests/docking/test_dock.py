@@ -14,7 +14,7 @@ from rdkit import Chem
 
 from disco_dock.docking import bundle
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.config import BLIND, POCKET, SamplingConfig
+from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers
 from disco_dock.docking.data.ligand import load_ligand
 from disco_dock.docking.data.protein import read_protein
@@ -25,6 +25,8 @@ from disco_dock.docking.writer import write_result
 from tests.support.complexes import crystal_centre, ligand_path, protein_path
 from tests.support.predict import FAST, poses, results, run
 
+LEARNED_ONLY = PhysicsConfig(refine=False, check_validity=False)
+"""No physics stage: the poses are ranked by the model's confidence."""
 NAME = "1ia1"
 
 
@@ -75,7 +77,7 @@ def assert_written(result: DockingResult, out: Path) -> None:
 def test_dock_returns_ranked_poses_in_memory_that_the_writer_writes(tmp_path, model_files):
     model = DockingModel.load(model_files[POCKET])
     pocket = Pocket(crystal_centre(NAME), 15.0)
-    result = dock(protein_path(NAME), ligand_path(NAME), model, pocket, SamplingConfig(samples=3, steps=3))
+    result = dock(protein_path(NAME), ligand_path(NAME), model, pocket, SamplingConfig(samples=3, steps=3), physics=LEARNED_ONLY)
     ligand = load_ligand(ligand_path(NAME)).mol
     assert (result.name, result.mode, [pose.rank for pose in result.poses]) == ("1ia1_ligand", POCKET, [1, 2, 3])
     assert sorted(pose.sample for pose in result.poses) == [0, 1, 2]
