@@ -112,6 +112,7 @@ def predict(
     guidance: float = typer.Option(SAMPLING.guidance, help="Classifier-free guidance scale on the latents, 0 = none."),
     ode: bool = typer.Option(SAMPLING.ode, "--ode", help="Probability-flow ODE instead of the reverse SDE."),
     refine: bool = typer.Option(PHYSICS.refine, "--refine/--no-refine", help="Vina local optimisation of every pose."),
+    refine_steps: int = typer.Option(PHYSICS.refine_steps, min=1, help="Steps of Vina's local optimisation per pose at most."),
     vina_search: bool = typer.Option(PHYSICS.vina_search, "--vina-search/--no-vina-search", help="Add Vina's search poses (pocket mode)."),
     vina_exhaustiveness: int = typer.Option(PHYSICS.vina_exhaustiveness, min=1, help="Vina's search effort."),
     vina_poses: int = typer.Option(PHYSICS.vina_poses, min=1, help="Vina search poses at most."),
@@ -133,7 +134,7 @@ def predict(
     try:
         sampling = SamplingConfig(samples, steps, ode, prior_temperature=prior_temperature, guidance=guidance, seed=seed, batch_nodes=batch_nodes)
         physics = PHYSICS.replace(
-            refine=refine, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
+            refine=refine, refine_steps=refine_steps, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
             check_validity=checks, rank_by=rank_by,
         )  # fmt: skip
     except ValueError as error:
