@@ -87,6 +87,8 @@ class BenchmarkConfig:
     def __post_init__(self):
         if self.time_cap_s is not None and self.time_cap_s <= 0:
             raise ValueError(f"time cap {self.time_cap_s:g} s: give a positive number of seconds")
+        if self.time_cap_s is not None and self.device != "cpu":
+            raise ValueError("a time cap runs each method in a forked process, which CUDA does not allow: use it with --device cpu")
         unknown = sorted(set(self.methods) - set(METHODS))
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")

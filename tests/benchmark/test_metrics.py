@@ -138,6 +138,12 @@ def test_a_method_over_the_time_cap_misses_that_complex(tmp_path):
     assert json.loads((tmp_path / "out" / "bad.jsonl").read_text().splitlines()[0])["error"] == "RuntimeError: no pose today"
 
 
+@pytest.mark.parametrize("changes", [{"time_cap_s": 0.0}, {"time_cap_s": 60.0, "device": "cuda"}])
+def test_a_time_cap_needs_positive_seconds_and_the_cpu(tmp_path, changes):
+    with pytest.raises(ValueError):
+        BenchmarkConfig(data_dir=tmp_path, out_dir=tmp_path / "out", **changes)
+
+
 def test_disco_dock_methods_through_dock(tmp_path, model_files):
     data = tmp_path / "data"
     make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
