@@ -241,16 +241,23 @@ def decoys(
     poses: int = typer.Option(None, min=1, help="Vina poses per complex [default: DecoyConfig's]."),
     time_cap: float = typer.Option(None, min=1, help="Seconds per complex before it counts as failed [default: DecoyConfig's]."),
     retry_failures: bool = typer.Option(False, "--retry-failures", help="Try again the complexes an earlier run failed on."),
+    model: Path = typer.Option(None, help="Pocket model whose refined samples join each pool (as predict makes them)."),
+    samples: int = typer.Option(None, min=1, help="Samples of --model per complex [default: DecoyConfig's]."),
 ) -> None:
-    """Candidate poses of training complexes (Vina search + refined crystal pose) labelled by RMSD, for the ranking model."""
+    """Candidate poses of training complexes (Vina search, refined crystal pose, optionally a model's
+    refined samples) labelled by RMSD, for the ranking model."""
+    from disco_dock.docking.bundle import DockingModel
     from disco_dock.docking.data.errors import DataError
     from disco_dock.docking.decoys import DecoyConfig, generate_decoys
 
-    config = DecoyConfig().replace(**given(exhaustiveness=exhaustiveness, num_poses=poses, time_cap_s=time_cap))
+    if samples is not None and model is None:
+        fail("--samples needs --model (the model that docks them)")
+    config = DecoyConfig().replace(**given(exhaustiveness=exhaustiveness, num_poses=poses, time_cap_s=time_cap, diffusion_samples=samples))
     try:
-        summary = generate_decoys(data_dir, out, config, ids, retry_failures)
-    except DataError as error:
-        fail(str(error))
+        loaded = DockingModel.load(model) if model is not None else None
+        summary = generate_decoys(data_dir, out, config, ids, retry_failures, loaded)
+    except (DataError, ValueError) as error:
+        fail(" ".join(str(error).split()))
     typer.echo(summary.text())
 
 

@@ -8,6 +8,8 @@ For each complex of a dataset folder (optionally restricted to a split file):
   grown by `box_padding` per axis), so training candidates look like the benchmark's;
 * Vina's Monte-Carlo search from that conformer gives up to `num_poses` poses (source "vina"),
   and Vina's local optimisation of the crystal pose one near-native pose (source "crystal-refined");
+* with a model, `diffusion_samples` poses docked by it into the box and refined by Vina, as
+  `predict` makes them (source "diffusion"): the ranker then learns from the candidates it will rank;
 * every pose gets its Vina score and its symmetry-corrected heavy-atom RMSD to the crystal pose.
 
 Each complex is written to `OUT/<name>.npz` (positions (K, N, 3) in the crystal ligand's atom
@@ -30,15 +32,21 @@ import numpy as np
 from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.core.config import Settings
 from disco_dock.core.training import progress
+from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
-from disco_dock.docking.data.redocking import load_complex
-from disco_dock.docking.physics import VinaPocket
-from disco_dock.docking.pocket import BOX_PADDING
+from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
+from disco_dock.docking.data.redocking import RedockingComplex, load_complex
+from disco_dock.docking.physics import VinaPocket, import_libraries
+from disco_dock.docking.pocket import BOX_PADDING, Pocket
+from disco_dock.docking.results import DockedPose
 from disco_dock.docking.rmsd import pose_rmsds
 
 FAILURES_FILE = "failures.csv"
-VINA, CRYSTAL_REFINED = "vina", "crystal-refined"
+VINA, CRYSTAL_REFINED, DIFFUSION = "vina", "crystal-refined", "diffusion"
+CANDIDATE_SOURCES = (VINA, DIFFUSION)
+"""The sources of the poses a ranker picks from (the refined crystal pose is not one)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,10 @@ class DecoyConfig(Settings):
     time_cap_s: float = 120.0
     """A complex taking longer is abandoned and listed as a failure."""
     seed: int = 0
-    """Seed of the starting conformer; Vina gets seed + 1 (it reads 0 as "pick one at random")."""
+    """Seed of the starting conformer and of the diffusion samples; Vina gets seed + 1 (it reads 0
+    as "pick one at random")."""
+    diffusion_samples: int = 10
+    """Poses docked by the model per complex, each refined by Vina (only when a model is given)."""
 
 
 @dataclass(frozen=True)
@@ -72,23 +83,42 @@ class ComplexDecoys:
     seconds: float
 
 
-def complex_decoys(source: ComplexSource, config: DecoyConfig) -> ComplexDecoys:
-    """Vina's search poses and the refined crystal pose of one complex, labelled (see the module docstring)."""
+def complex_decoys(source: ComplexSource, config: DecoyConfig, model: DockingModel | None = None) -> ComplexDecoys:
+    """Vina's search poses, the refined crystal pose and (with `model`) refined diffusion samples
+    of one complex, labelled (see the module docstring)."""
     start = time.perf_counter()
     inputs = load_complex(source, config.seed, config.box_padding)
     pocket = VinaPocket.prepare(inputs.protein, inputs.box, seed=config.seed + 1)  # Vina reads 0 as random
     found = pocket.search(inputs.start, config.exhaustiveness, config.num_poses)
     crystal = pocket.refine(inputs.crystal.mol)
-    molecules = [pose.mol for pose in found] + [crystal.mol]
-    positions = np.stack([mol.GetConformer().GetPositions() for mol in molecules]).astype(np.float32)
+    positions = [mol.GetConformer().GetPositions() for mol in [pose.mol for pose in found] + [crystal.mol]]
+    scores = [pose.score for pose in found] + [crystal.score]
+    sources = [VINA] * len(found) + [CRYSTAL_REFINED]
+    if model is not None and config.diffusion_samples > 0:
+        sampled = diffusion_poses(inputs, model, config)
+        positions += [heavy_positions_in_reference_order(pose.mol, inputs.crystal.mol)[0] for pose in sampled]
+        scores += [pose.vina_score for pose in sampled]
+        sources += [DIFFUSION] * len(sampled)
+    positions = np.stack(positions).astype(np.float32)
     return ComplexDecoys(
         name=source.name,
         positions=positions,
-        scores=np.array([pose.score for pose in found] + [crystal.score], dtype=np.float32),
+        scores=np.array(scores, dtype=np.float32),
         rmsds=np.array(pose_rmsds(inputs.crystal.mol, positions).values, dtype=np.float32),
-        sources=(VINA,) * len(found) + (CRYSTAL_REFINED,),
+        sources=tuple(sources),
         seconds=time.perf_counter() - start,
     )
+
+
+def diffusion_poses(inputs: RedockingComplex, model: DockingModel, config: DecoyConfig) -> tuple[DockedPose, ...]:
+    """`config.diffusion_samples` poses docked by `model` into the complex's box and refined by
+    Vina, as `predict` makes them (no validity checks, no Vina search)."""
+    from disco_dock.docking.dock import dock
+
+    pocket = Pocket.from_box(inputs.box, model.config.pocket.radius)
+    sampling = SamplingConfig(samples=config.diffusion_samples, seed=config.seed)
+    physics = PhysicsConfig(refine=True, vina_search=False, check_validity=False, rank_by="sample")
+    return dock(inputs.protein, inputs.start, model, pocket, sampling, name=inputs.name, physics=physics).poses
 
 
 def decoy_path(out: Path, name: str) -> Path:
@@ -116,11 +146,11 @@ def load_decoys(path: Path) -> ComplexDecoys:
         return ComplexDecoys(meta["name"], stored["positions"], stored["scores"], stored["rmsds"], sources, meta["seconds"])
 
 
-def run_capped(source: ComplexSource, out: Path, config: DecoyConfig) -> str | None:
+def run_capped(source: ComplexSource, out: Path, config: DecoyConfig, model: DockingModel | None = None) -> str | None:
     """Make and save one complex's decoys in a child process within the time cap; the failure
     reason, or None."""
     try:
-        decoys = call_capped(complex_decoys, source, config, seconds=config.time_cap_s)
+        decoys = call_capped(complex_decoys, source, config, model, seconds=config.time_cap_s)
     except CappedCallError as error:
         return str(error)
     save_decoys(decoys, out, config)
@@ -156,11 +186,20 @@ def _failed_names(path: Path) -> list[str]:
 
 
 def generate_decoys(
-    data: Path, out: Path, config: DecoyConfig = DecoyConfig(), ids: Path | None = None, retry_failures: bool = False
+    data: Path,
+    out: Path,
+    config: DecoyConfig = DecoyConfig(),
+    ids: Path | None = None,
+    retry_failures: bool = False,
+    model: DockingModel | None = None,
 ) -> DecoySummary:
-    """Decoys for every complex of `data` (or of the split file `ids`) not yet in `out`;
-    failures (with reasons) appended to `out/failures.csv` and not tried again unless
-    `retry_failures`. DataError for a bad dataset or split."""
+    """Decoys for every complex of `data` (or of the split file `ids`) not yet in `out`, with
+    `model`'s refined samples when it is given; failures (with reasons) appended to
+    `out/failures.csv` and not tried again unless `retry_failures`. DataError for a bad dataset
+    or split, ValueError for a model that does not dock in pocket mode."""
+    if model is not None and model.config.mode != POCKET:
+        raise ValueError(f"decoys dock into the crystal ligand's box: give a pocket model, not a {model.config.mode} one")
+    import_libraries()  # once here, not in every worker process
     sources = discover_complexes(data)
     if ids is not None:
         wanted = set(read_ids(ids))
@@ -178,7 +217,7 @@ def generate_decoys(
         if new_file:
             writer.writerow(["name", "reason"])
         for source in progress(todo, desc="decoys"):
-            reason = run_capped(source, out, config)
+            reason = run_capped(source, out, config, model)
             if reason is not None:
                 failures[source.name] = reason
                 writer.writerow([source.name, reason])

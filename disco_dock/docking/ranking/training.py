@@ -1,10 +1,11 @@
 """Training the pose ranker on labelled decoys (`docking.decoys`), and measuring how it ranks.
 
-Each complex's pool is Vina's search poses; its refined crystal pose can be one more positive
+Each complex's pool is its candidate poses (Vina's search poses, and the model's refined samples
+where the decoys have them); its refined crystal pose can be one more positive
 (`RankerConfig.crystal_positives`), described against that pool without joining it (so that no
 pose gains a neighbour at test time that it would not have). The ranker learns "RMSD < 2 A" with binary cross-entropy through the
 project's one training loop (`core.fit`, minibatches drawn from the global generator). On the
-validation complexes it is judged the way it will be used: pick the top pose of Vina's pool, and
+validation complexes it is judged the way it will be used: pick the top pose of the pool, and
 compare with picking by Vina's score and with the best pose of the pool (the ceiling).
 """
 
@@ -25,7 +26,7 @@ from disco_dock.core.training import progress, seed_everything
 from disco_dock.docking.config import RankerConfig
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.protein import read_heavy_atoms
-from disco_dock.docking.decoys import VINA, load_decoys
+from disco_dock.docking.decoys import CANDIDATE_SOURCES, load_decoys
 from disco_dock.docking.ranking.features import pose_features, protein_tree
 from disco_dock.docking.ranking.model import PoseRanker
 
@@ -35,7 +36,7 @@ SUCCESS_RMSD = 2.0
 @dataclass(frozen=True)
 class Pool:
     """One complex's described poses: features (P, F), RMSDs (P,), Vina scores (P,) and which
-    poses are Vina's search poses (the pool a ranker picks from)."""
+    poses are candidates (`decoys.CANDIDATE_SOURCES`: the pool a ranker picks from)."""
 
     name: str
     features: np.ndarray
@@ -47,9 +48,9 @@ class Pool:
 def complex_pool(decoy_file: Path, protein: Path) -> Pool:
     """The described poses of one complex's decoy file against its protein."""
     decoys = load_decoys(decoy_file)
-    searched = np.array([source == VINA for source in decoys.sources])
+    searched = np.array([source in CANDIDATE_SOURCES for source in decoys.sources])
     if not searched.any():
-        raise ValueError(f"{decoy_file}: no Vina search poses")
+        raise ValueError(f"{decoy_file}: no candidate poses")
     tree = protein_tree(read_heavy_atoms(protein))
     pool, scores = decoys.positions[searched].astype(np.float64), decoys.scores[searched]
     described = pose_features(pool, scores, pool, scores, tree, same=True)
@@ -77,7 +78,7 @@ def read_pools(decoy_dirs: list[Path], sources: dict[str, ComplexSource], names:
 
 
 def ranking_metrics(pools: list[Pool], probabilities: list[np.ndarray]) -> dict[str, float]:
-    """On Vina's pool of each complex: the fraction whose top pose is under 2 A when picked by
+    """On the candidate pool of each complex: the fraction whose top pose is under 2 A when picked by
     the ranker, by Vina's score, and at best (any pose), and the ranker's AUROC over the poses."""
     picked, by_score, best, positives, negatives = [], [], [], [], []
     for pool, probability in zip(pools, probabilities):
@@ -103,7 +104,7 @@ def predict_pools(ranker: PoseRanker, pools: list[Pool]) -> list[np.ndarray]:
 
 
 def searched_only(pool: Pool) -> Pool:
-    """The pool without the poses that are not Vina's search poses (the refined crystal pose)."""
+    """The pool without the poses that are not candidates (the refined crystal pose)."""
     keep = pool.searched
     return Pool(pool.name, pool.features[keep], pool.rmsds[keep], pool.scores[keep], pool.searched[keep])
 

@@ -8,8 +8,10 @@ import torch
 
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import RankerConfig
+from disco_dock.docking.decoys import CRYSTAL_REFINED, DIFFUSION, VINA, ComplexDecoys, DecoyConfig, save_decoys
 from disco_dock.docking.ranking.features import FEATURES
-from disco_dock.docking.ranking.training import Pool, predict_pools, ranking_metrics, train_ranker
+from disco_dock.docking.ranking.training import Pool, complex_pool, predict_pools, ranking_metrics, train_ranker
+from tests.support.complexes import crystal_centre, protein_path
 
 CONSENSUS = FEATURES.index("neighbours_2A")
 
@@ -71,3 +73,13 @@ def test_the_listwise_loss_is_the_log_softmax_mass_of_each_pools_right_poses():
     torch.testing.assert_close(pool_listwise_loss(logits, labels, pools), expected)
     pool = Pool("c", np.zeros((3, len(FEATURES))), np.array([1.0, 5.0, 0.3]), np.zeros(3), np.array([True, True, False]))
     assert searched_only(pool).rmsds.tolist() == [1.0, 5.0]
+
+
+def test_vina_and_diffusion_poses_are_candidates_and_the_crystal_pose_is_not(tmp_path):
+    sources = (VINA, DIFFUSION, CRYSTAL_REFINED)
+    positions = crystal_centre("1ia1") + np.random.default_rng(0).normal(size=(3, 5, 3))
+    decoys = ComplexDecoys("1ia1", positions, np.array([-7.0, -6.0, -9.0]), np.array([4.0, 1.0, 0.3]), sources, 1.0)
+    save_decoys(decoys, tmp_path, DecoyConfig())
+    pool = complex_pool(tmp_path / "1ia1.npz", protein_path("1ia1"))
+    assert pool.searched.tolist() == [True, True, False]
+    assert pool.features.shape == (3, len(FEATURES)) and np.isfinite(pool.features).all()
