@@ -246,7 +246,6 @@ def decoys(
 ) -> None:
     """Candidate poses of training complexes (Vina search, refined crystal pose, optionally a model's
     refined samples) labelled by RMSD, for the ranking model."""
-    from disco_dock.docking.bundle import DockingModel
     from disco_dock.docking.data.errors import DataError
     from disco_dock.docking.decoys import DecoyConfig, generate_decoys
 
@@ -254,8 +253,7 @@ def decoys(
         fail("--samples needs --model (the model that docks them)")
     config = DecoyConfig().replace(**given(exhaustiveness=exhaustiveness, num_poses=poses, time_cap_s=time_cap, diffusion_samples=samples))
     try:
-        loaded = DockingModel.load(model) if model is not None else None
-        summary = generate_decoys(data_dir, out, config, ids, retry_failures, loaded)
+        summary = generate_decoys(data_dir, out, config, ids, retry_failures, model)
     except (DataError, ValueError) as error:
         fail(" ".join(str(error).split()))
     typer.echo(summary.text())

@@ -2,10 +2,12 @@
 
 Per method, `<out_dir>/<method>.jsonl` gets one line per complex as soon as it is done: every
 pose's RMSD (rank order), the method's scores, runtime, PoseBusters' verdict on the top-1 pose,
-for disco-dock the sha256 of its model file and, for a failure, the reason (a failure is a miss
-in every fraction, never dropped). A rerun skips the complexes already in the file, so an
-interrupted run resumes (and refuses to go on with another model file). `summary.json` and
-`summary.md` are rewritten at the end from everything in the files for the selected complexes.
+for disco-dock the sha256 of its model file and its physics settings and, for a failure, the
+reason (a failure is a miss in every fraction, never dropped; `BenchmarkConfig.time_cap_s` caps
+each method's time per complex). A rerun skips the complexes already in the file, so an
+interrupted run resumes (and refuses to go on with another model file or other physics
+settings). `summary.json` and `summary.md` are rewritten at the end from everything in the
+files for the selected complexes.
 
 The methods (`methods.py`) are Vina and disco-dock's pipelines by name, and any number of
 disco-dock model bundles under names of their own (`config.Variant`), each in its bundle's mode.
@@ -104,18 +106,24 @@ def select_complexes(config: BenchmarkConfig) -> Selection:
     return Selection(found[: config.limit] if config.limit else found, len(names), missing)
 
 
-def _check_same_model(out_dir: Path, done: dict[str, dict[str, dict]], specs: dict[str, MethodSpec]) -> None:
-    """DataError when a method's records so far came from another model file than its model now
-    (records without a fingerprint, written before records had one, are not checked)."""
+def _fingerprint(spec: MethodSpec) -> dict:
+    """What each record of a method carries to tell how it was made: its model file's sha256 and
+    its physics settings (disco-dock; nothing for Vina)."""
+    fingerprint = {"model_sha256": spec.model.sha256} if spec.model else {}
+    return fingerprint | ({"physics": spec.physics.to_dict()} if spec.physics else {})
+
+
+def _check_same_method(out_dir: Path, done: dict[str, dict[str, dict]], specs: dict[str, MethodSpec]) -> None:
+    """DataError when a method's records so far came from another model file or other physics
+    settings than its own now (records written before they carried these are not checked)."""
     for name, records in done.items():
-        model = specs[name].model if name in specs else None
-        others = {record.get("model_sha256") for record in records.values()} - {None, model and model.sha256}
-        if others:
-            raise DataError(
-                _results_file(out_dir, name),
-                f"records from another model file (sha256 {', '.join(sorted(others))}) than {model and model.path}: "
-                "use another --out or another method name",
-            )
+        if name not in specs:
+            continue
+        for key, value in _fingerprint(specs[name]).items():
+            others = [record[key] for record in records.values() if record.get(key) not in (None, value)]
+            if others:
+                what = f"another model file than {specs[name].model.path}" if key == "model_sha256" else "other physics settings"
+                raise DataError(_results_file(out_dir, name), f"records from {what}: use another --out or another method name")
 
 
 def run_benchmark(
@@ -127,15 +135,16 @@ def run_benchmark(
     """Run every method on every selected complex not already done; write and return the summary.
 
     `specs` defaults to `method_specs(config)`; `methods` overrides the methods made from them
-    (tests pass fakes). DataError when a method's earlier records came from another model file.
+    (tests pass fakes). DataError when a method's earlier records came from another model file or
+    other physics settings.
     """
     specs = method_specs(config) if specs is None else specs
     methods = methods if methods is not None else {name: make_method(spec, config) for name, spec in specs.items()}
     selection = select_complexes(config)
     log(f"{len(selection.sources)} complexes ({selection.requested - len(selection.missing)} of {selection.requested} requested found)")
     done = {name: read_records(config.out_dir, name) for name in methods}
-    _check_same_model(config.out_dir, done, specs)
-    fingerprints = {name: {"model_sha256": spec.model.sha256} for name, spec in specs.items() if spec.model}
+    _check_same_method(config.out_dir, done, specs)
+    fingerprints = {name: _fingerprint(spec) for name, spec in specs.items()}
     for index, source in enumerate(selection.sources, start=1):
         todo = [name for name in methods if source.name not in done[name]]
         if not todo:

@@ -136,7 +136,8 @@ class DiscoDockMethod:
         self.mode = spec.mode
         self.physics = spec.physics
         self.model = DockingModel.load(spec.model.path, device=config.device)
-        import_libraries()
+        if self.physics.uses_vina or self.physics.check_validity:
+            import_libraries()
 
     def __call__(self, complex_: RedockingComplex) -> MethodOutput:
         """disco-dock's ranked poses and confidences."""

@@ -13,7 +13,10 @@ much of each score component it learned and whether it docks its own training co
 * Self-docking: `samples` poses per complex (`sample_poses`, `sampling_steps` reverse SDE steps,
   oracle latents as above); RMSD (no symmetry correction) of the first pose (top-1) and the best.
 
-`run_overfit` writes `summary.json` and `summary.md` into the run's folder.
+`run_overfit` writes `summary.json` and `summary.md` into the run's folder. `measure_model`
+(`--model`) skips the training and measures a trained model (a model file, or the latest
+checkpoint of a score training run) the same way on other complexes, e.g. held-out ones: then
+"self-docking" is docking complexes the model has not seen.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from disco_dock.benchmark.speed import posebusters_dir
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
+from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.preprocess import preprocess_dataset
 from disco_dock.docking.diffusion.noising import noise_batch
 from disco_dock.docking.sampling import sample_poses
@@ -61,7 +65,7 @@ class OverfitConfig:
     settings: dict = field(default_factory=dict)
     """Partial nested `DockingConfig` settings over the defaults (e.g. a *.train.json file's)."""
     steps: int = 0
-    """Training steps (0: train for `cpu_seconds` instead)."""
+    """Training steps (0: train for `cpu_seconds` instead; both 0: only measure a given model)."""
     cpu_seconds: float = 0.0
     """CPU seconds of training, when `steps` is 0."""
     data_dir: Path | None = None
@@ -175,15 +179,24 @@ def run_overfit(config: OverfitConfig, log: Log = PRINT) -> dict:
         return _measure_and_write(config, model, complexes, training, log)
 
 
-def measure_model(config: OverfitConfig, model_path: Path, log: Log = PRINT) -> dict:
-    """No training: measure a trained model (a model file, or a score training run's folder,
-    whose latest checkpoint's EMA weights are measured) on the complexes of `config.cache` and
-    `config.split` (e.g. held-out validation complexes); write and return the summary."""
+def load_measured_model(path: Path) -> tuple[DockingModel, str, int | None]:
+    """The model at `path` (a model file, or a score training run's folder: its latest
+    checkpoint's EMA weights), its name, and its training step when it comes from a run.
+    DataError / TrainingError (one line) when there is none."""
+    if Path(path).is_dir():
+        model, step = checkpoint_model(path)
+        return model, str(path), step
+    return DockingModel.load(path), str(path), None
+
+
+def measure_model(config: OverfitConfig, model: DockingModel, name: str, steps: int | None, log: Log = PRINT) -> dict:
+    """No training: measure `model` (named `name`, trained `steps` steps when known) on the
+    complexes of `config.cache` and `config.split` (e.g. held-out validation complexes); write
+    and return the summary."""
     torch.manual_seed(config.seed)
     if config.cache is None:
         raise ValueError("measuring a model needs --cache and --split (the complexes to measure it on)")
-    model, steps = checkpoint_model(model_path) if Path(model_path).is_dir() else (DockingModel.load(model_path), None)
-    training = {"settings": model.config.to_dict(), "model": str(model_path), "steps": steps}
+    training = {"settings": model.config.to_dict(), "model": name, "steps": steps}
     return _measure_and_write(config, model, ComplexDataset(config.cache, names=config.split), training, log)
 
 
@@ -239,7 +252,7 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     from disco_dock.benchmark.cli import fail
 
     parser = argparse.ArgumentParser(
-        description="Train the score model on a few complexes for a fixed budget; loss ratios by t and self-docking."
+        description="Train the score model on a few complexes for a fixed budget (or take a trained one, --model); loss ratios by t and docking."
     )
     parser.add_argument("name", help="the run's name: results go to OUT/NAME/")
     parser.add_argument("--config", type=Path, help="JSON file of (partial, nested) docking settings")
@@ -255,17 +268,20 @@ def main(argv: list[str] | None, default_out: Path) -> None:
     parser.add_argument("--out", type=Path, default=default_out, help=f"results folder (default: {default_out})")
     args = parser.parse_args(argv)
     try:
+        if args.model is not None and (args.steps or args.cpu_minutes):
+            raise ValueError("--model measures a trained model: give no training budget (--steps, --cpu-minutes) with it")
+        if args.model is None and not (args.steps or args.cpu_minutes):
+            raise ValueError("give --steps or --cpu-minutes (training), or --model (measure a trained model)")
         settings = json.loads(args.config.read_text()) if args.config else {}
         config = OverfitConfig(
             out_dir=args.out / args.name, settings=settings, steps=args.steps, cpu_seconds=60 * args.cpu_minutes, data_dir=args.data_dir,
             cache=args.cache, split=args.split, draws=args.draws, samples=args.samples, seed=args.seed,
         )  # fmt: skip
         training_settings(config, 1)
-        if args.model is None and not (args.steps or args.cpu_minutes):
-            raise ValueError("give --steps or --cpu-minutes (training), or --model (measure a trained model)")
-        if args.model is not None:
-            measure_model(config, args.model)
-            return
-    except (OSError, ValueError) as error:
+        model = load_measured_model(args.model) if args.model is not None else None
+    except (OSError, ValueError, DataError) as error:
         fail(error)
-    run_overfit(config)
+    if model is None:
+        run_overfit(config)
+    else:
+        measure_model(config, *model)

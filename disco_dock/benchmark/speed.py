@@ -8,7 +8,10 @@ loading, peak memory, the score stage's training throughput, and Vina on the sam
   exists. Loading a model is timed on its own; then one untimed warm-up call (1 sample, the
   first complex) takes one-time costs (lazy initialisation, CUDA kernels) out of the timings.
   A time covers all that `disco-dock predict` does (`dock`, then `write_result`): reading the
-  protein, the ligand's conformer, the graph, sampling, confidence ranking and writing the poses.
+  protein, the ligand's conformer, the graph, sampling, the physics stage (as `--no-refine`,
+  `--no-checks`, `--vina-search` set it), ranking and writing the poses. Each run also keeps
+  `dock`'s seconds per stage, tabled with what the physics stage adds to the rest of the same
+  predictions: a ratio that a loaded machine moves far less than it moves the times.
 * Memory: the process's peak resident set size (`ru_maxrss`: the peak of the whole process so
   far) after each phase and, on CUDA, `torch.cuda.max_memory_allocated` within the phase.
   The bounded-memory cases (`memory.MEMORY_CASES`: blind docking with 40 samples on 1of6, and

@@ -1,13 +1,23 @@
 """Run one call in a forked child process with a wall-clock cap: long jobs over many items
 (decoys, benchmarks) give up on an item that takes too long instead of stalling, and count it as
-a failure. The child is a fork, so it shares the parent's loaded models without copying them."""
+a failure. The child is a fork, so it shares the parent's loaded models without copying them;
+it dies with the parent (Linux) and leaves Ctrl-C to the parent.
+
+The child inherits the parent's OpenMP threads as they are: run such jobs with
+`OMP_NUM_THREADS=1` (OpenMP's pool is not safe to use in a forked child otherwise)."""
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
-import os
+import pickle
+import signal
+import sys
 from collections.abc import Callable
 from typing import Any
+
+PR_SET_PDEATHSIG = 1
+"""Linux `prctl` option: the signal a process gets when its parent dies."""
 
 
 class CappedCallError(RuntimeError):
@@ -25,15 +35,16 @@ def call_capped(function: Callable[..., Any], *args: Any, seconds: float) -> Any
     sender.close()
     try:
         if not receiver.poll(seconds):
-            child.kill()
             raise CappedCallError(f"over the time cap of {seconds:g} s")
         try:
             succeeded, value = receiver.recv()
-        except EOFError:  # the child ended without sending anything
-            child.join()
+        except (EOFError, OSError, pickle.UnpicklingError):  # the child ended without sending a whole result
+            child.join(timeout=5)
             raise CappedCallError(f"the worker process ended with status {child.exitcode}") from None
     finally:
         receiver.close()
+        if child.is_alive():
+            child.kill()
         child.join()
     if not succeeded:
         raise CappedCallError(value)
@@ -42,10 +53,20 @@ def call_capped(function: Callable[..., Any], *args: Any, seconds: float) -> Any
 
 def _child(sender, function: Callable[..., Any], args: tuple) -> None:
     """In the child: send (True, the value) or (False, the error in one line)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:
         result = (True, function(*args))
     except Exception as error:  # everything the call raises goes back to the parent as its reason
-        result = (False, " ".join(f"{type(error).__name__}: {error}".split()))
-    sender.send(result)
+        result = (False, _one_line(error))
+    try:
+        sender.send(result)
+    except Exception as error:  # e.g. a value that does not pickle
+        sender.send((False, f"the result could not be sent back: {_one_line(error)}"))
     sender.close()
+
+
+def _one_line(error: Exception) -> str:
+    """"Type: message" on one line."""
+    return " ".join(f"{type(error).__name__}: {error}".split())

@@ -135,7 +135,7 @@ class RankerConfig(Settings):
     validation top-1 from 45 % to 34 %)."""
     crystal_positives: bool = False
     """Also train on each complex's refined crystal pose (with them: validation top-1 37 % instead of
-    45 %, 105 training complexes: they are positives unlike any that a search pool holds)."""
+    45 %, 105 training complexes: they are positives unlike any that a candidate pool holds)."""
     pools_per_step: int = 16
     """Pools in the listwise loss of each step."""
     seed: int = 0

@@ -21,6 +21,7 @@ and counted as a miss. Complexes already in OUT are skipped, so an interrupted r
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -66,6 +67,8 @@ class DecoyConfig(Settings):
     as "pick one at random")."""
     diffusion_samples: int = 10
     """Poses docked by the model per complex, each refined by Vina (only when a model is given)."""
+    refine_steps: int = PhysicsConfig.refine_steps
+    """Steps of Vina's local optimisation of the crystal pose and of the model's samples at most."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def complex_decoys(source: ComplexSource, config: DecoyConfig, model: DockingMod
     inputs = load_complex(source, config.seed, config.box_padding)
     pocket = VinaPocket.prepare(inputs.protein, inputs.box, seed=config.seed + 1)  # Vina reads 0 as random
     found = pocket.search(inputs.start, config.exhaustiveness, config.num_poses)
-    crystal = pocket.refine(inputs.crystal.mol)
+    crystal = pocket.refine(inputs.crystal.mol, config.refine_steps)
     positions = [mol.GetConformer().GetPositions() for mol in [pose.mol for pose in found] + [crystal.mol]]
     scores = [pose.score for pose in found] + [crystal.score]
     sources = [VINA] * len(found) + [CRYSTAL_REFINED]
@@ -117,7 +120,7 @@ def diffusion_poses(inputs: RedockingComplex, model: DockingModel, config: Decoy
 
     pocket = Pocket.from_box(inputs.box, model.config.pocket.radius)
     sampling = SamplingConfig(samples=config.diffusion_samples, seed=config.seed)
-    physics = PhysicsConfig(refine=True, vina_search=False, check_validity=False, rank_by="sample")
+    physics = PhysicsConfig(refine=True, refine_steps=config.refine_steps, vina_search=False, check_validity=False, rank_by="sample")
     return dock(inputs.protein, inputs.start, model, pocket, sampling, name=inputs.name, physics=physics).poses
 
 
@@ -126,16 +129,24 @@ def decoy_path(out: Path, name: str) -> Path:
     return out / f"{name}.npz"
 
 
-def save_decoys(decoys: ComplexDecoys, out: Path, config: DecoyConfig) -> None:
-    """Write one complex's decoys atomically (a temporary file, then a rename)."""
+def save_decoys(decoys: ComplexDecoys, out: Path, config: DecoyConfig, model: ModelStamp | None = None) -> None:
+    """Write one complex's decoys atomically (a temporary file, then a rename), with the settings
+    and the model (if any) that made them."""
     path = decoy_path(out, decoys.name)
     temporary = path.with_name(path.name + ".tmp.npz")
-    meta = {"name": decoys.name, "seconds": decoys.seconds, "config": asdict(config)}
+    meta = {"name": decoys.name, "seconds": decoys.seconds, "config": asdict(config), "model": asdict(model) if model else None}
     np.savez_compressed(
         temporary, positions=decoys.positions, scores=decoys.scores, rmsds=decoys.rmsds,
         sources=np.array(decoys.sources), meta=np.array(json.dumps(meta)),
     )  # fmt: skip
     os.replace(temporary, path)
+
+
+def decoys_model(path: Path) -> str | None:
+    """The sha256 of the model whose samples the decoys at `path` hold (None: made without one)."""
+    with np.load(path) as stored:
+        model = json.loads(str(stored["meta"])).get("model")
+    return model["sha256"] if model else None
 
 
 def load_decoys(path: Path) -> ComplexDecoys:
@@ -146,14 +157,32 @@ def load_decoys(path: Path) -> ComplexDecoys:
         return ComplexDecoys(meta["name"], stored["positions"], stored["scores"], stored["rmsds"], sources, meta["seconds"])
 
 
-def run_capped(source: ComplexSource, out: Path, config: DecoyConfig, model: DockingModel | None = None) -> str | None:
+@dataclass(frozen=True)
+class ModelStamp:
+    """Which model file made a complex's diffusion samples."""
+
+    path: str
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> ModelStamp:
+        """The stamp of the model file at `path`."""
+        return cls(str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
+
+
+def run_capped(
+    source: ComplexSource, out: Path, config: DecoyConfig, model: DockingModel | None = None, stamp: ModelStamp | None = None
+) -> str | None:
     """Make and save one complex's decoys in a child process within the time cap; the failure
     reason, or None."""
     try:
         decoys = call_capped(complex_decoys, source, config, model, seconds=config.time_cap_s)
     except CappedCallError as error:
         return str(error)
-    save_decoys(decoys, out, config)
+    try:
+        save_decoys(decoys, out, config, stamp)
+    except OSError as error:
+        return f"saving the decoys: {error}"
     return None
 
 
@@ -191,14 +220,17 @@ def generate_decoys(
     config: DecoyConfig = DecoyConfig(),
     ids: Path | None = None,
     retry_failures: bool = False,
-    model: DockingModel | None = None,
+    model_file: Path | None = None,
 ) -> DecoySummary:
-    """Decoys for every complex of `data` (or of the split file `ids`) not yet in `out`, with
-    `model`'s refined samples when it is given; failures (with reasons) appended to
-    `out/failures.csv` and not tried again unless `retry_failures`. DataError for a bad dataset
-    or split, ValueError for a model that does not dock in pocket mode."""
+    """Decoys for every complex of `data` (or of the split file `ids`) not yet in `out`, with the
+    refined samples of the pocket model in `model_file` when it is given; failures (with reasons)
+    appended to `out/failures.csv` and not tried again unless `retry_failures`. DataError for a
+    bad dataset, split or model file; ValueError for a model that does not dock in pocket mode,
+    or an `out` holding decoys made with another model (or none)."""
+    model = DockingModel.load(model_file) if model_file is not None else None  # on the CPU: workers are forked
     if model is not None and model.config.mode != POCKET:
         raise ValueError(f"decoys dock into the crystal ligand's box: give a pocket model, not a {model.config.mode} one")
+    stamp = ModelStamp.of(model_file) if model_file is not None else None
     import_libraries()  # once here, not in every worker process
     sources = discover_complexes(data)
     if ids is not None:
@@ -209,6 +241,10 @@ def generate_decoys(
     out.mkdir(parents=True, exist_ok=True)
     failed_before = set(_failed_names(out / FAILURES_FILE)) if not retry_failures else set()
     done = {source.name for source in sources if decoy_path(out, source.name).is_file()}
+    other = sorted(name for name in done if decoys_model(decoy_path(out, name)) != (stamp.sha256 if stamp else None))
+    if other:
+        made = "another model" if stamp is None or any(decoys_model(decoy_path(out, name)) for name in other) else "no model"
+        raise ValueError(f"{out} holds decoys of {len(other)} complexes made with {made} (e.g. {other[0]}): use another --out")
     todo = [source for source in sources if source.name not in done | failed_before]
     failures: dict[str, str] = {}
     new_file = not (out / FAILURES_FILE).is_file()
@@ -217,7 +253,7 @@ def generate_decoys(
         if new_file:
             writer.writerow(["name", "reason"])
         for source in progress(todo, desc="decoys"):
-            reason = run_capped(source, out, config, model)
+            reason = run_capped(source, out, config, model, stamp)
             if reason is not None:
                 failures[source.name] = reason
                 writer.writerow([source.name, reason])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from disco_dock.benchmark.overfit import BUCKETS, COMPONENTS, OverfitConfig, measure_model, run_overfit
+from disco_dock.benchmark.overfit import BUCKETS, COMPONENTS, OverfitConfig, load_measured_model, main, measure_model, run_overfit
 from disco_dock.docking.data.preprocess import preprocess_dataset
 from disco_dock.docking.training import MODEL_FILE, RunPaths, train
 from tests.support.complexes import ligand_path, make_complex, protein_path
@@ -43,7 +43,9 @@ def test_a_training_runs_checkpoint_measures_as_its_exported_model(tmp_path: Pat
 
     def measure(source: str, model: Path) -> dict:
         config = OverfitConfig(tmp_path / f"measured-{source}", cache=tmp_path / "cache", split=split, draws=2, samples=2, sampling_steps=2)
-        return measure_model(config, model, log=lambda line: None)
+        loaded = load_measured_model(model)
+        assert loaded[0].prior is None and loaded[0].confidence is None
+        return measure_model(config, *loaded, log=lambda line: None)
 
     measured = {"run": measure("run", tmp_path / "run"), "file": measure("file", tmp_path / "run" / MODEL_FILE)}
     assert measured["run"]["steps"] == 2 and measured["file"]["steps"] is None
@@ -60,3 +62,20 @@ def test_overfit_needs_one_budget_and_a_whole_data_source(bad: dict) -> None:
 def test_overfit_without_a_budget_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="budget"):
         run_overfit(OverfitConfig(tmp_path / "out"))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--model", "absent.pt"], "absent.pt: file not found"),
+        (["--model", "."], "no score.ckpt"),
+        (["--model", "absent.pt", "--steps", "3"], "give no training budget"),
+        ([], "give --steps or --cpu-minutes"),
+    ],
+)
+def test_bad_command_lines_are_one_line_and_status_2(tmp_path: Path, capsys, arguments: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", *arguments, "--out", str(tmp_path)], tmp_path)
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert message in line, line

@@ -94,3 +94,14 @@ def test_bad_variants_exit_2_with_one_line(tmp_path, dataset, model_files, capsy
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1 and message in error
     assert not (tmp_path / "out").exists()
+
+
+def test_records_made_with_other_physics_settings_are_refused(tmp_path, dataset, model_files, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    record = {"complex": "1ia1", "method": "disco-dock-pocket-refined", "runtime_s": 3.0, "error": "", "rmsds": [1.5], "physics": {"refine_steps": 1}}
+    (out / "disco-dock-pocket-refined.jsonl").write_text(json.dumps(record) + "\n")
+    argv = ["--data-dir", str(dataset), "--out", str(out), "--methods", "disco-dock-pocket-refined", "--model", str(model_files["pocket"])]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv, "test", out)
+    assert exit_.value.code == 2 and "records from other physics settings" in capsys.readouterr().err

@@ -35,3 +35,12 @@ def test_a_child_that_dies_is_reported_with_its_status() -> None:
 
 def _fail(message: str) -> None:
     raise ValueError(message)
+
+
+def test_a_value_that_does_not_pickle_is_reported() -> None:
+    with pytest.raises(CappedCallError, match="could not be sent back"):
+        call_capped(_unpicklable, seconds=30)
+
+
+def _unpicklable():
+    return lambda: None

@@ -10,9 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from disco_dock.cli import app
-from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import BLIND, POCKET
-from disco_dock.docking.decoys import CRYSTAL_REFINED, DIFFUSION, VINA, DecoyConfig, decoy_path, generate_decoys, load_decoys
+from disco_dock.docking.decoys import CRYSTAL_REFINED, DIFFUSION, VINA, DecoyConfig, decoy_path, decoys_model, generate_decoys, load_decoys
 from tests.support.complexes import ligand_path, make_complex, protein_path
 
 FAST = DecoyConfig(exhaustiveness=1, num_poses=4, time_cap_s=60)
@@ -43,15 +42,17 @@ def test_decoys_are_labelled_by_their_rmsd_to_the_crystal_pose(data, tmp_path):
 def test_a_models_refined_samples_join_the_pool(data, tmp_path, model_files):
     split = tmp_path / "split.txt"
     split.write_text("1ia1\n")
-    model = DockingModel.load(model_files[POCKET])
-    generate_decoys(data, tmp_path / "out", FAST.replace(diffusion_samples=2), ids=split, model=model)
+    generate_decoys(data, tmp_path / "out", FAST.replace(diffusion_samples=2), ids=split, model_file=model_files[POCKET])
     decoys = load_decoys(decoy_path(tmp_path / "out", "1ia1"))
     assert decoys.sources.count(DIFFUSION) == 2 and decoys.sources.count(CRYSTAL_REFINED) == 1
     diffusion = [index for index, source in enumerate(decoys.sources) if source == DIFFUSION]
     assert np.isfinite(decoys.positions[diffusion]).all() and np.isfinite(decoys.scores[diffusion]).all()
     assert (decoys.rmsds[diffusion] >= 0).all()
+    assert decoys_model(decoy_path(tmp_path / "out", "1ia1")) is not None
+    with pytest.raises(ValueError, match="made with another model"):  # a folder's decoys all come from one model
+        generate_decoys(data, tmp_path / "out", FAST, ids=split)
     with pytest.raises(ValueError, match="give a pocket model"):
-        generate_decoys(data, tmp_path / "blind", FAST, ids=split, model=DockingModel.load(model_files[BLIND]))
+        generate_decoys(data, tmp_path / "blind", FAST, ids=split, model_file=model_files[BLIND])
 
 
 def test_the_command_reports_a_missing_split_in_one_line(data, tmp_path):

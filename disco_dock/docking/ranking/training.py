@@ -42,39 +42,54 @@ class Pool:
     features: np.ndarray
     rmsds: np.ndarray
     scores: np.ndarray
-    searched: np.ndarray
+    candidates: np.ndarray
 
 
 def complex_pool(decoy_file: Path, protein: Path) -> Pool:
     """The described poses of one complex's decoy file against its protein."""
     decoys = load_decoys(decoy_file)
-    searched = np.array([source in CANDIDATE_SOURCES for source in decoys.sources])
-    if not searched.any():
+    candidates = np.array([source in CANDIDATE_SOURCES for source in decoys.sources])
+    if not candidates.any():
         raise ValueError(f"{decoy_file}: no candidate poses")
     tree = protein_tree(read_heavy_atoms(protein))
-    pool, scores = decoys.positions[searched].astype(np.float64), decoys.scores[searched]
+    pool, scores = decoys.positions[candidates].astype(np.float64), decoys.scores[candidates]
     described = pose_features(pool, scores, pool, scores, tree, same=True)
-    features = np.zeros((len(searched), described.shape[1]))
-    features[searched] = described
-    if (~searched).any():
-        others = decoys.positions[~searched].astype(np.float64)
-        features[~searched] = pose_features(others, decoys.scores[~searched], pool, scores, tree, same=False)
-    return Pool(decoys.name, features, decoys.rmsds.astype(np.float64), decoys.scores.astype(np.float64), searched)
+    features = np.zeros((len(candidates), described.shape[1]))
+    features[candidates] = described
+    if (~candidates).any():
+        others = decoys.positions[~candidates].astype(np.float64)
+        features[~candidates] = pose_features(others, decoys.scores[~candidates], pool, scores, tree, same=False)
+    return Pool(decoys.name, features, decoys.rmsds.astype(np.float64), decoys.scores.astype(np.float64), candidates)
 
 
 def read_pools(decoy_dirs: list[Path], sources: dict[str, ComplexSource], names: list[str], cache: Path) -> list[Pool]:
-    """The pools of the named complexes that have decoys, described once into `cache/<name>.npz`."""
+    """The pools of the named complexes that have decoys, described once into `cache/<name>.npz`
+    (described again when the decoy file has changed since)."""
     files = {path.stem: path for folder in decoy_dirs for path in folder.glob("*.npz")}
     cache.mkdir(parents=True, exist_ok=True)
     pools = []
     for name in progress([name for name in names if name in files and name in sources], desc="pools"):
-        stored = cache / f"{name}.npz"
-        if not stored.is_file():
+        stored, stamp = cache / f"{name}.npz", _file_stamp(files[name])
+        if not _described(stored, stamp):
             pool = complex_pool(files[name], sources[name].protein)
-            np.savez(stored, **{key: value for key, value in asdict(pool).items() if key != "name"})
+            np.savez(stored, decoy_file=stamp, **{key: value for key, value in asdict(pool).items() if key != "name"})
         with np.load(stored) as values:
-            pools.append(Pool(name, values["features"], values["rmsds"], values["scores"], values["searched"]))
+            pools.append(Pool(name, values["features"], values["rmsds"], values["scores"], values["candidates"]))
     return pools
+
+
+def _described(stored: Path, stamp: np.ndarray) -> bool:
+    """Whether `stored` describes the decoy file with `stamp` (`_file_stamp`)."""
+    if not stored.is_file():
+        return False
+    with np.load(stored) as values:
+        return "decoy_file" in values.files and np.array_equal(values["decoy_file"], stamp)
+
+
+def _file_stamp(path: Path) -> np.ndarray:
+    """A file's size and modification time (ns): what tells a changed decoy file."""
+    status = path.stat()
+    return np.array([status.st_size, status.st_mtime_ns], dtype=np.int64)
 
 
 def ranking_metrics(pools: list[Pool], probabilities: list[np.ndarray]) -> dict[str, float]:
@@ -82,10 +97,10 @@ def ranking_metrics(pools: list[Pool], probabilities: list[np.ndarray]) -> dict[
     the ranker, by Vina's score, and at best (any pose), and the ranker's AUROC over the poses."""
     picked, by_score, best, positives, negatives = [], [], [], [], []
     for pool, probability in zip(pools, probabilities):
-        success = pool.rmsds[pool.searched] < SUCCESS_RMSD
-        ranked = probability[pool.searched]
+        success = pool.rmsds[pool.candidates] < SUCCESS_RMSD
+        ranked = probability[pool.candidates]
         picked.append(success[np.argmax(ranked)])
-        by_score.append(success[np.argmin(pool.scores[pool.searched])])
+        by_score.append(success[np.argmin(pool.scores[pool.candidates])])
         best.append(success.any())
         positives += ranked[success].tolist()
         negatives += ranked[~success].tolist()
@@ -103,10 +118,10 @@ def predict_pools(ranker: PoseRanker, pools: list[Pool]) -> list[np.ndarray]:
     return [ranker.probabilities(torch.as_tensor(pool.features, dtype=torch.float32)).numpy() for pool in pools]
 
 
-def searched_only(pool: Pool) -> Pool:
+def candidates_only(pool: Pool) -> Pool:
     """The pool without the poses that are not candidates (the refined crystal pose)."""
-    keep = pool.searched
-    return Pool(pool.name, pool.features[keep], pool.rmsds[keep], pool.scores[keep], pool.searched[keep])
+    keep = pool.candidates
+    return Pool(pool.name, pool.features[keep], pool.rmsds[keep], pool.scores[keep], pool.candidates[keep])
 
 
 def pool_listwise_loss(logits: torch.Tensor, labels: torch.Tensor, pools: torch.Tensor) -> torch.Tensor:
@@ -127,7 +142,7 @@ def train_ranker(train: list[Pool], val: list[Pool], config: RankerConfig, run_d
     logged to `run_dir/metrics.jsonl` after each epoch and returned for the final model."""
     seed_everything(config.seed)
     if not config.crystal_positives:
-        train = [searched_only(pool) for pool in train]
+        train = [candidates_only(pool) for pool in train]
     features = torch.as_tensor(np.concatenate([pool.features for pool in train]), dtype=torch.float32)
     labels = torch.as_tensor(np.concatenate([pool.rmsds for pool in train]) < SUCCESS_RMSD, dtype=torch.float32)
     pool_index = torch.cat([torch.full((len(pool.rmsds),), index) for index, pool in enumerate(train)])

@@ -101,9 +101,10 @@ def resolve_config(stage: str, paths: RunPaths, config_file: Path | None, mode: 
 
 
 def checkpoint_model(run_dir: Path) -> tuple[DockingModel, int]:
-    """The model a score run in progress would export now, and the training step it was saved at:
-    the run's settings (`config.json`) with the EMA weights (or, without an EMA, the weights) of its
-    latest `score.ckpt`."""
+    """The model a score run in progress would export now (score model and latent encoder, no
+    prior or confidence model), and the training step it was saved at: the run's settings
+    (`config.json`) with the EMA weights (or, without an EMA, the weights) of its latest
+    `score.ckpt`. TrainingError (one line) when there is no readable checkpoint."""
     import torch
 
     from disco_dock.docking.training.objectives import ScoreObjective
@@ -112,11 +113,15 @@ def checkpoint_model(run_dir: Path) -> tuple[DockingModel, int]:
     if not checkpoint.is_file():
         raise TrainingError(f"{run_dir}: no score.ckpt (not a score training run, or not started)")
     config = read_config_file(Path(run_dir) / CONFIG_FILE, stored=True)
-    model = DockingModel.build(config)
-    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    if payload.get("ema") is not None:  # the EMA module holds the objective as its `model`
-        weights = {key.removeprefix("model."): value for key, value in payload["ema"].items()}
-    else:
-        weights = payload["model"]
-    ScoreObjective(model.score, model.encoder, config).load_state_dict(weights)
+    built = DockingModel.build(config)
+    model = DockingModel(config, built.score, built.encoder)
+    try:
+        payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if payload.get("ema") is not None:  # the EMA module holds the objective as its `model`
+            weights = {key.removeprefix("model."): value for key, value in payload["ema"].items()}
+        else:
+            weights = payload["model"]
+        ScoreObjective(model.score, model.encoder, config).load_state_dict(weights)
+    except Exception as error:  # torch raises pickle, zip, key and shape errors on bad checkpoints
+        raise TrainingError(f"{checkpoint}: not a score checkpoint of this run's networks ({type(error).__name__})") from None
     return model.eval(), payload["step"]

@@ -8,9 +8,10 @@ import torch
 
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import RankerConfig
+from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.decoys import CRYSTAL_REFINED, DIFFUSION, VINA, ComplexDecoys, DecoyConfig, save_decoys
 from disco_dock.docking.ranking.features import FEATURES
-from disco_dock.docking.ranking.training import Pool, complex_pool, predict_pools, ranking_metrics, train_ranker
+from disco_dock.docking.ranking.training import Pool, complex_pool, predict_pools, ranking_metrics, read_pools, train_ranker
 from tests.support.complexes import crystal_centre, protein_path
 
 CONSENSUS = FEATURES.index("neighbours_2A")
@@ -64,7 +65,7 @@ def test_a_model_file_carries_its_ranker(tmp_path, model_files):
 
 
 def test_the_listwise_loss_is_the_log_softmax_mass_of_each_pools_right_poses():
-    from disco_dock.docking.ranking.training import pool_listwise_loss, searched_only
+    from disco_dock.docking.ranking.training import pool_listwise_loss, candidates_only
 
     logits = torch.tensor([2.0, 0.0, 1.0, 5.0, 5.0])
     labels = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0])
@@ -72,14 +73,31 @@ def test_the_listwise_loss_is_the_log_softmax_mass_of_each_pools_right_poses():
     expected = torch.logsumexp(logits[:3], 0) - 2.0
     torch.testing.assert_close(pool_listwise_loss(logits, labels, pools), expected)
     pool = Pool("c", np.zeros((3, len(FEATURES))), np.array([1.0, 5.0, 0.3]), np.zeros(3), np.array([True, True, False]))
-    assert searched_only(pool).rmsds.tolist() == [1.0, 5.0]
+    assert candidates_only(pool).rmsds.tolist() == [1.0, 5.0]
+
+
+def saved_decoys(folder, sources: tuple[str, ...], seed: int = 0) -> None:
+    """Decoys of 5-atom poses around 1ia1's pocket with the given sources, saved in `folder`."""
+    rng = np.random.default_rng(seed)
+    positions = crystal_centre("1ia1") + rng.normal(size=(len(sources), 5, 3))
+    decoys = ComplexDecoys("1ia1", positions, -rng.uniform(5, 9, len(sources)), rng.uniform(0, 6, len(sources)), sources, 1.0)
+    folder.mkdir(exist_ok=True)
+    save_decoys(decoys, folder, DecoyConfig())
 
 
 def test_vina_and_diffusion_poses_are_candidates_and_the_crystal_pose_is_not(tmp_path):
-    sources = (VINA, DIFFUSION, CRYSTAL_REFINED)
-    positions = crystal_centre("1ia1") + np.random.default_rng(0).normal(size=(3, 5, 3))
-    decoys = ComplexDecoys("1ia1", positions, np.array([-7.0, -6.0, -9.0]), np.array([4.0, 1.0, 0.3]), sources, 1.0)
-    save_decoys(decoys, tmp_path, DecoyConfig())
+    saved_decoys(tmp_path, (VINA, DIFFUSION, CRYSTAL_REFINED))
     pool = complex_pool(tmp_path / "1ia1.npz", protein_path("1ia1"))
-    assert pool.searched.tolist() == [True, True, False]
+    assert pool.candidates.tolist() == [True, True, False]
     assert pool.features.shape == (3, len(FEATURES)) and np.isfinite(pool.features).all()
+
+
+def test_pools_are_described_once_and_again_when_the_decoys_change(tmp_path):
+    sources = {"1ia1": ComplexSource("1ia1", protein_path("1ia1"), "unused")}
+    saved_decoys(tmp_path / "decoys", (VINA, VINA))
+    (first,) = read_pools([tmp_path / "decoys"], sources, ["1ia1", "absent"], tmp_path / "pools")
+    (again,) = read_pools([tmp_path / "decoys"], sources, ["1ia1"], tmp_path / "pools")
+    assert np.array_equal(first.features, again.features) and len(first.rmsds) == 2
+    saved_decoys(tmp_path / "decoys", (VINA, DIFFUSION, VINA), seed=1)
+    (changed,) = read_pools([tmp_path / "decoys"], sources, ["1ia1"], tmp_path / "pools")
+    assert len(changed.rmsds) == 3
