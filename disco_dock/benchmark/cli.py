@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from disco_dock.benchmark.config import METHODS, VINA, BenchmarkConfig, Variant
+from disco_dock.benchmark.config import METHODS, VINA, BenchmarkConfig, Subset, Variant
 from disco_dock.benchmark.harness import run_benchmark, select_complexes, write_summary
 from disco_dock.benchmark.methods import method_specs
 from disco_dock.docking.data.errors import DataError
@@ -19,6 +19,9 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     parser.add_argument("--data-dir", type=Path, required=True, help="dataset folder (PDBbind or Astex layout)")
     parser.add_argument("--split", type=Path, help="file of complex IDs to run (default: every complex)")
     parser.add_argument("--no-rec-overlap", type=Path, help="file of IDs with unseen proteins: reported separately")
+    parser.add_argument(
+        "--subset", action="append", default=[], metavar="NAME=IDS_FILE", help="also report this group of complexes separately (repeatable)"
+    )
     parser.add_argument(
         "--methods",
         help=f"comma-separated, from {','.join(METHODS)} (default: {VINA}, or none when --variant is given)",
@@ -50,6 +53,7 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
         out_dir=args.out,
         split=args.split,
         no_rec_overlap=args.no_rec_overlap,
+        subsets=tuple(Subset.parse(text) for text in args.subset),
         methods=tuple(name.strip() for name in methods.split(",") if name.strip()),
         model=args.model,
         variants=tuple(Variant.parse(text) for text in args.variant),

@@ -46,6 +46,22 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Subset:
+    """A named group of complexes (a file of IDs) that the summary reports on its own."""
+
+    name: str
+    ids: Path
+
+    @classmethod
+    def parse(cls, text: str) -> Subset:
+        """A subset from "NAME=IDS_FILE"; ValueError otherwise."""
+        name, equals, ids = (part.strip() for part in text.partition("="))
+        if not equals or not VARIANT_NAME.fullmatch(name) or not ids:
+            raise ValueError(f"--subset {text!r}: expected NAME=IDS_FILE (NAME of letters, digits, '.', '_', '-')")
+        return cls(name, Path(ids).expanduser())
+
+
+@dataclass(frozen=True)
 class BenchmarkConfig:
     """What to run, on which complexes, and where to write the results."""
 
@@ -56,7 +72,9 @@ class BenchmarkConfig:
     split: Path | None = None
     """File of complex IDs to run (one a line); None = every complex in `data_dir`."""
     no_rec_overlap: Path | None = None
-    """File of IDs whose proteins are unseen in training; reported as a second table."""
+    """File of IDs whose proteins are unseen in training; reported as a table of its own."""
+    subsets: tuple[Subset, ...] = ()
+    """More named groups of the selected complexes, each reported as a table of its own."""
     methods: tuple[str, ...] = (VINA,)
     """Methods by name, from `METHODS`."""
     model: Path | None = None
@@ -97,6 +115,9 @@ class BenchmarkConfig:
                 raise ValueError(f"variant name {variant.name!r}: use letters, digits, '.', '_' and '-' only")
             if variant.name in METHODS:
                 raise ValueError(f"variant name {variant.name!r} is a built-in method's: choose another")
+        subsets = [subset.name for subset in self.subsets]
+        if len(set(subsets)) < len(subsets) or {"all", "no_rec_overlap"} & set(subsets):
+            raise ValueError(f"subset names must differ from each other and from 'all' and 'no_rec_overlap': {', '.join(subsets)}")
         names = self.method_names
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:

@@ -240,13 +240,15 @@ def write_summary(config: BenchmarkConfig, selection: Selection, methods: list[s
     subsets = {"all": set(names)}
     if config.no_rec_overlap:
         subsets["no_rec_overlap"] = set(read_ids(config.no_rec_overlap)) & set(names)
+    for subset in config.subsets:
+        subsets[subset.name] = set(read_ids(subset.ids)) & set(names)
     records = {method: read_records(config.out_dir, method) for method in methods}
     information = {name: spec.information_given for name, spec in specs.items()}
     tables, results = [], {}
     for subset, members in subsets.items():
         summaries = {method: summarize([r for name, r in records[method].items() if name in members]) for method in methods}
         results[subset] = {method: dataclasses.asdict(summary) for method, summary in summaries.items()}
-        title = "All complexes" if subset == "all" else "Unseen proteins (no receptor overlap with training)"
+        title = {"all": "All complexes", "no_rec_overlap": "Unseen proteins (no receptor overlap with training)"}.get(subset, f"Subset {subset}")
         tables.append(f"### {title} ({len(members)} complexes selected; N = those done)\n\n{markdown_table(summaries, information)}")
     summary = {
         "command": sys.argv,

@@ -12,7 +12,7 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import AllChem
 
-from disco_dock.benchmark.config import LEARNED_ONLY, BenchmarkConfig
+from disco_dock.benchmark.config import LEARNED_ONLY, BenchmarkConfig, Subset
 from disco_dock.benchmark.harness import run_benchmark
 from disco_dock.benchmark.methods import DiscoDockMethod, MethodOutput, MethodSpec, ModelFile
 from disco_dock.benchmark.metrics import summarize
@@ -114,6 +114,27 @@ def test_harness_resumes_and_counts_failures(tmp_path):
     run_benchmark(config, {"good": again}, log=lambda _: None)
     assert again.calls == 0  # both complexes already done
     assert (tmp_path / "out" / "summary.md").read_text().count("| good |") == 1
+
+
+def test_named_subsets_are_reported_on_their_own(tmp_path):
+    ids = tmp_path / "first.txt"
+    ids.write_text("1of6\n")
+    subsets = (Subset.parse(f"first={ids}"),)
+    config = BenchmarkConfig(data_dir=_dataset(tmp_path / "data"), out_dir=tmp_path / "out", posebusters=False, subsets=subsets)
+    summary = run_benchmark(config, {"good": CountingMethod()}, log=lambda _: None)
+    assert summary["results"]["all"]["good"]["n"] == 2 and summary["results"]["first"]["good"]["n"] == 1
+    assert "### Subset first (1 complexes selected; N = those done)" in summary["markdown"]
+
+
+@pytest.mark.parametrize("text", ["first", "=ids.txt", "first=", "bad name=ids.txt"])
+def test_a_subset_is_a_name_and_a_file(text):
+    with pytest.raises(ValueError, match="NAME=IDS_FILE"):
+        Subset.parse(text)
+
+
+def test_subset_names_must_differ(tmp_path):
+    with pytest.raises(ValueError, match="subset names"):
+        BenchmarkConfig(data_dir=tmp_path, out_dir=tmp_path, subsets=(Subset("all", tmp_path / "ids.txt"),))
 
 
 class SlowMethod:
