@@ -91,7 +91,7 @@ def complex_decoys(source: ComplexSource, config: DecoyConfig, model: DockingMod
     of one complex, labelled (see the module docstring)."""
     start = time.perf_counter()
     inputs = load_complex(source, config.seed, config.box_padding)
-    pocket = VinaPocket.prepare(inputs.protein, inputs.box, seed=config.seed + 1)  # Vina reads 0 as random
+    pocket = VinaPocket.prepare(inputs.protein, inputs.box, seed=config.seed + 1, ligand=inputs.start)  # Vina reads seed 0 as random
     found = pocket.search(inputs.start, config.exhaustiveness, config.num_poses)
     crystal = pocket.refine(inputs.crystal.mol, config.refine_steps)
     positions = [mol.GetConformer().GetPositions() for mol in [pose.mol for pose in found] + [crystal.mol]]

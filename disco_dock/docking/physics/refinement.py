@@ -1,10 +1,11 @@
 """Vina on many poses of one complex at once: each pose refined (or only scored) in as few map
 computations as the poses' spread allows.
 
-The receptor is prepared once. Vina's map cost grows with the box's volume, so the poses share
-one box around all of them (padding around every atom, hydrogens included) unless the boxes
-around each pose add up to less volume (poses spread over a whole protein, as blind docking's
-may be), in which case each pose gets its own.
+The receptor is prepared and loaded into Vina once, and the maps are for the poses' molecule's
+atom types only. Vina's map cost grows with the box's volume, so the poses share one box around
+all of them (padding around every atom, hydrogens included) unless the boxes around each pose
+add up to less volume (poses spread over a whole protein, as blind docking's may be), in which
+case each pose gets its own (the maps recomputed on the same engine, `VinaPocket.move_to`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ def vina_poses(receptor: ReceptorPDBQT, poses: Sequence[Chem.Mol], refine: bool 
     if not poses:
         return []
     results: list[RefinedPose | None] = [None] * len(poses)
+    pocket: VinaPocket | None = None
     for box, members in shared_boxes(poses):
-        pocket = VinaPocket(receptor, box)
+        if pocket is None:
+            pocket = VinaPocket(receptor, box, ligand=poses[0])  # one molecule: maps for its atom types
+        else:
+            pocket.move_to(box)
         for index in members:
             results[index] = pocket.refine(poses[index], steps) if refine else _scored(pocket, poses[index])
     return results

@@ -83,3 +83,21 @@ def test_search_finds_the_crystal_pose(pocket) -> None:
     assert 1 < len(poses) <= 9 and scores == sorted(scores)
     assert min(rdMolAlign.CalcRMS(pose.mol, crystal("1ia1")) for pose in poses) < 2.0
     assert_same_molecule(crystal("1ia1"), poses[0].mol)
+
+
+def test_maps_for_the_ligands_atom_types_give_the_same_scores(pocket) -> None:
+    everything = pocket("1ia1")  # maps for every atom type
+    ligand_only = VinaPocket(everything.receptor, everything.box, ligand=crystal("1ia1"))
+    start = perturbed(crystal("1ia1"), seed=3)
+    assert ligand_only.score(start) == pytest.approx(everything.score(start), abs=1e-6)
+    assert ligand_only.refine(start).score == pytest.approx(everything.refine(start).score, abs=1e-6)
+
+
+def test_a_pocket_moved_to_another_box_scores_as_one_made_there(pocket) -> None:
+    here = pocket("1ia1")
+    box = Box(here.box.center, tuple(size + 2.0 for size in here.box.size))
+    moved = VinaPocket(here.receptor, Box(tuple(c + 30.0 for c in here.box.center), here.box.size), ligand=crystal("1ia1"))
+    moved.move_to(box)
+    made = VinaPocket(here.receptor, box, ligand=crystal("1ia1"))
+    start = perturbed(crystal("1ia1"), seed=4)
+    assert moved.box == box and moved.refine(start).score == pytest.approx(made.refine(start).score, abs=1e-6)
