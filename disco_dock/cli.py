@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from disco_dock.docking.config import PhysicsConfig, PocketConfig, SamplingConfig
+from disco_dock.docking.config import POCKET, PhysicsConfig, PocketConfig, SamplingConfig
 
 SAMPLING, PHYSICS = SamplingConfig(), PhysicsConfig()
 """The inference defaults, shown in `predict --help`."""
@@ -113,7 +113,10 @@ def predict(
     ode: bool = typer.Option(SAMPLING.ode, "--ode", help="Probability-flow ODE instead of the reverse SDE."),
     refine: bool = typer.Option(PHYSICS.refine, "--refine/--no-refine", help="Vina local optimisation of every pose."),
     refine_steps: int = typer.Option(PHYSICS.refine_steps, min=1, help="Steps of Vina's local optimisation per pose at most."),
-    vina_search: bool = typer.Option(PHYSICS.vina_search, "--vina-search/--no-vina-search", help="Add Vina's search poses (pocket mode)."),
+    vina_search: bool = typer.Option(
+        PHYSICS.vina_search, "--vina-search/--no-vina-search", show_default=False,
+        help="Add Vina's search poses to the candidates [default: when there is a pocket].",
+    ),
     vina_exhaustiveness: int = typer.Option(PHYSICS.vina_exhaustiveness, min=1, help="Vina's search effort."),
     vina_poses: int = typer.Option(PHYSICS.vina_poses, min=1, help="Vina search poses at most."),
     checks: bool = typer.Option(PHYSICS.check_validity, "--checks/--no-checks", help="PoseBusters validity checks of every pose."),
@@ -148,6 +151,7 @@ def predict(
                 _predict_batch(csv, out, overwrite, shard, checkpoint, device, sampling, physics, hydrogens)
                 return
             inputs = check_inputs(protein, ligand, pocket, out, overwrite)
+            physics.for_mode(pocket.mode == POCKET)  # a search without a pocket fails here, before any model loads
             models = Models(checkpoint, _device(device))
             models.check({pocket.mode})
             _dock_one(inputs, pocket, models, sampling, physics, name or default_name(protein, ligand), hydrogens, seen)

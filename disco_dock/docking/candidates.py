@@ -29,7 +29,6 @@ from disco_dock.docking.ranking.features import pose_features
 from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.results import VINA, DockedPose
 
-NO_SEARCH_BOX = "Vina's search needs a pocket: give --box, --pocket-center or --reference-ligand"
 
 
 def search_box(pocket: Pocket, ligand: Chem.Mol) -> Box:
@@ -48,13 +47,12 @@ def physics_stage(
     """The candidate pool: `poses` (the diffusion samples) refined or scored by Vina, Vina's search
     poses from the conformer `start` when asked, PoseBusters' verdicts on all; ranks not yet set.
     PhysicsError when Vina or PoseBusters fail; ValueError for a search without a pocket."""
+    config = config.for_mode(pocket is not None)
     pool = list(poses)
     if config.uses_vina:
         receptor = receptor_pdbqt(protein)
         if config.vina_search:
-            if pocket is None:
-                raise ValueError(NO_SEARCH_BOX)
-            found = VinaPocket(receptor, search_box(pocket, start)).search(
+            found = VinaPocket(receptor, search_box(pocket, start), ligand=with_hydrogens(start)).search(
                 with_hydrogens(start), config.vina_exhaustiveness, config.vina_poses, energy_range=math.inf
             )
         refined = vina_poses(receptor, [pose.mol for pose in pool], refine=config.refine, steps=config.refine_steps)

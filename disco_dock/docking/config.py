@@ -141,6 +141,7 @@ class RankerConfig(Settings):
     seed: int = 0
 
 
+NO_SEARCH_BOX = "Vina's search needs a pocket: give --box, --pocket-center or --reference-ligand"
 RANK_BY = ("auto", "confidence", "vina", "sample")
 """How the final candidates are ordered (see `PhysicsConfig.rank_by`)."""
 
@@ -158,8 +159,12 @@ class PhysicsConfig(Settings):
     converges). Vina's own default, (25 + atoms) / 3, leaves the deep clashes of poorly sampled
     poses in place: on the 10 samples of 3 Astex complexes, 8 of 30 poses were PoseBusters-valid
     after it and 21 of 30 after 1,000 steps, in about the same time."""
-    vina_search: bool = False
-    """Add Vina's Monte-Carlo search poses (pocket mode only) to the candidates."""
+    vina_search: bool | None = None
+    """Add Vina's Monte-Carlo search poses to the candidates: True, False, or None (auto) for
+    "whenever there is a pocket" (blind docking has no box to search). Auto because it decides
+    accuracy today: on Astex, in one benchmark run, the refined diffusion samples alone put a few
+    percent of top-1 poses under 2 A and with Vina's search poses most of them
+    (`benchmarks/results/astex-pipeline`), at about twice the time."""
     vina_exhaustiveness: int = 8
     """Vina's search effort (its default)."""
     vina_poses: int = 9
@@ -186,8 +191,15 @@ class PhysicsConfig(Settings):
 
     @property
     def uses_vina(self) -> bool:
-        """Whether Vina runs at all (it needs the protein file)."""
-        return self.refine or self.vina_search
+        """Whether Vina runs at all (it needs the protein file), once `for_mode` has set the search."""
+        return self.refine or bool(self.vina_search)
+
+    def for_mode(self, has_pocket: bool) -> PhysicsConfig:
+        """These settings with the search decided: auto searches when there is a pocket.
+        ValueError when a search is asked for without a pocket."""
+        if self.vina_search and not has_pocket:
+            raise ValueError(NO_SEARCH_BOX)
+        return self.replace(vina_search=has_pocket if self.vina_search is None else self.vina_search)
 
 
 @dataclass(frozen=True)

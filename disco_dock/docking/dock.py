@@ -172,6 +172,7 @@ def dock(
     """
     report = progress or (lambda line: None)
     clock = Stopwatch()
+    physics = physics.for_mode(pocket is not None)  # before any work: a search needs a pocket
     mode = docking_mode(pocket is not None, model.config.mode)
     name = name or default_name(protein, ligand)
     receptor = protein if isinstance(protein, Receptor) else read_protein(protein)

@@ -11,8 +11,8 @@ import pytest
 from rdkit import Chem
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import NO_SEARCH_BOX, ranked, ranking_key
-from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
+from disco_dock.docking.candidates import ranked, ranking_key
+from disco_dock.docking.config import NO_SEARCH_BOX, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import pocket_from_options
 from disco_dock.docking.results import DIFFUSION, VINA, DockedPose
@@ -21,7 +21,7 @@ from tests.support.complexes import ligand_path, protein_path
 
 NAME = "1ia1"
 SAMPLING = SamplingConfig(samples=3, steps=3)
-NO_PHYSICS = PhysicsConfig(refine=False, check_validity=False)
+NO_PHYSICS = PhysicsConfig(refine=False, vina_search=False, check_validity=False)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_auto_ranking_uses_vina_scores_when_there_are_any():
 def test_refinement_lowers_every_vina_score_and_keeps_the_molecule(pocket_model):
     plain = docked(pocket_model, NO_PHYSICS.replace(vina_search=False, rank_by="sample"))
     scored = docked(pocket_model, PhysicsConfig(refine=False, vina_search=True, vina_exhaustiveness=1, vina_poses=1, check_validity=False))
-    refined = docked(pocket_model, PhysicsConfig(check_validity=False, rank_by="sample"))
+    refined = docked(pocket_model, PhysicsConfig(check_validity=False, rank_by="sample", vina_search=False))
     before = {p.sample: p.vina_score for p in scored.poses if p.source == DIFFUSION}
     for p in refined.poses:
         assert p.source == DIFFUSION and p.vina_score <= before[p.sample] + 1e-3 and p.refinement_shift >= 0

@@ -5,7 +5,7 @@ import torch
 
 from disco_dock.core.config import ConfigError
 from disco_dock.docking.bundle import DockingModel, default_model_path
-from disco_dock.docking.config import BLIND, POCKET, DockingConfig, TrainingConfig
+from disco_dock.docking.config import BLIND, POCKET, DockingConfig, PhysicsConfig, TrainingConfig
 from disco_dock.docking.model.config import ScoreModelConfig
 
 
@@ -85,3 +85,12 @@ def test_the_shipped_pocket_model_keeps_its_networks_and_scores():
     assert model.config.training.loss_weights == (1.0, 1.0, 1.0) and not model.config.training.ema_warmup
     payload = torch.load(default_model_path(POCKET), map_location="cpu", weights_only=True)
     assert all(torch.equal(value, payload["networks"]["score"][key]) for key, value in model.score.state_dict().items())
+
+
+def test_vina_search_is_decided_by_the_mode_unless_given():
+    auto = PhysicsConfig()
+    assert auto.vina_search is None
+    assert auto.for_mode(has_pocket=True).vina_search is True and auto.for_mode(has_pocket=False).vina_search is False
+    assert PhysicsConfig(vina_search=False).for_mode(has_pocket=True).vina_search is False
+    with pytest.raises(ValueError, match="Vina's search needs a pocket"):
+        PhysicsConfig(vina_search=True).for_mode(has_pocket=False)

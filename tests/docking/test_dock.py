@@ -25,7 +25,7 @@ from disco_dock.docking.writer import write_result
 from tests.support.complexes import crystal_centre, ligand_path, protein_path
 from tests.support.predict import FAST, poses, results, run
 
-LEARNED_ONLY = PhysicsConfig(refine=False, check_validity=False)
+LEARNED_ONLY = PhysicsConfig(refine=False, vina_search=False, check_validity=False)
 """No physics stage: the poses are ranked by the model's confidence."""
 NAME = "1ia1"
 
@@ -153,7 +153,11 @@ POCKETS = {
 @pytest.mark.parametrize("how", POCKETS)
 def test_pocket_mode(tmp_path, model_files, how):
     dock_cli(tmp_path / "out", model_files[POCKET], *POCKETS[how](tmp_path))
-    assert [mol.GetProp("mode") for mol in poses(tmp_path / "out")] == [POCKET, POCKET]
+    written = poses(tmp_path / "out")
+    sources = [mol.GetProp("source") for mol in written]
+    assert {mol.GetProp("mode") for mol in written} == {POCKET}
+    assert sources.count("diffusion") == 2 and 1 <= sources.count("vina") <= 2  # with a pocket, Vina's search (at most 2 poses) joins
+
 
 
 def test_blind_model_docks_into_a_pocket_with_a_warning(tmp_path, model_files):

@@ -30,7 +30,7 @@ from tests.support.models import TINY_DOCKING
 from tests.support.predict import FAST, NO_PHYSICS, PENTAVALENT_SDF, flat_sdf, poses, results, run
 
 NAME = "1ia1"
-NO_VINA = PhysicsConfig(refine=False, check_validity=False)
+NO_VINA = PhysicsConfig(refine=False, vina_search=False, check_validity=False)
 
 
 @pytest.fixture()

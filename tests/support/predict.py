@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from disco_dock.cli import app
 
-FAST = ["--samples", "2", "--steps", "3", "--device", "cpu"]
-"""Two samples of three steps on the CPU."""
-NO_PHYSICS = ["--no-refine", "--no-checks"]
+FAST = ["--samples", "2", "--steps", "3", "--device", "cpu", "--vina-exhaustiveness", "1", "--vina-poses", "2"]
+"""Two samples of three steps on the CPU (and, where Vina searches, a short search)."""
+NO_PHYSICS = ["--no-refine", "--no-vina-search", "--no-checks"]
 """No Vina and no PoseBusters: for tests about something else."""
 
 
