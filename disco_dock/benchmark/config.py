@@ -20,9 +20,10 @@ METHOD_PHYSICS = {
 }
 """disco-dock's methods by name and their physics stage: the learned model alone (confidence
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
-as candidates (exhaustiveness and number of poses: the run's Vina settings), ranked by the
-model's pose ranker when it has one, else by Vina's score. Records keep every pose's Vina score,
-so the summary also gives top-1 of the same pool ranked by Vina's score."""
+as candidates (exhaustiveness and number of poses: the run's Vina settings), ranked as `predict`
+ranks by default (`PhysicsConfig.rank_by` "auto": Vina's score). Records keep every pose's Vina
+score and confidence (the pose ranker's, when the model has one), so the summary also gives
+top-1 of the same pool ranked by Vina's score."""
 METHODS = (VINA, *METHOD_PHYSICS)
 """The methods the harness knows by name."""
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -81,24 +81,25 @@ def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: 
     return [dataclasses.replace(pose, confidence=probability) for pose, probability in zip(pool, probabilities, strict=True)]
 
 
-def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], ranked_by_ranker: bool = False) -> str:
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    the ranker's confidence when it scored the pool."""
+    Vina's score when the pool has one, else the confidence when there is one, else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
-    if ranked_by_ranker or (has_confidence and not scored):
+    if has_confidence and not scored:
         return "confidence"
     return "vina" if scored else "sample"
 
 
 def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: cKDTree | None, config: PhysicsConfig) -> tuple[DockedPose, ...]:
-    """The final ranking of a complex's pool: the pose ranker's confidences when there is a ranker,
-    the protein's heavy atoms (a k-d tree) and every pose's Vina score, then `ranked` by `ranking_key`."""
+    """The final ranking of a complex's pool: the pose ranker's confidences (as every pose's
+    confidence) when there is a ranker, the protein's heavy atoms (a k-d tree) and every pose's Vina
+    score, then `ranked` by `ranking_key`."""
     use_ranker = ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
-    return ranked(pool, ranking_key(config, has_confidence, pool, use_ranker), config.invalid_last)
+    return ranked(pool, ranking_key(config, has_confidence or use_ranker, pool), config.invalid_last)
 
 
 def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool) -> tuple[DockedPose, ...]:
