@@ -3,8 +3,8 @@
 a failure. The child is a fork, so it shares the parent's loaded models without copying them;
 it dies with the parent (Linux) and leaves Ctrl-C to the parent.
 
-The child inherits the parent's OpenMP threads as they are: run such jobs with
-`OMP_NUM_THREADS=1` (OpenMP's pool is not safe to use in a forked child otherwise)."""
+OpenMP's thread pool does not survive a fork (a child using it can hang), so the child runs torch
+on one thread."""
 
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def call_capped(function: Callable[..., Any], *args: Any, seconds: float) -> Any
 def _child(sender, function: Callable[..., Any], args: tuple) -> None:
     """In the child: send (True, the value) or (False, the error in one line)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)  # the parent's OpenMP pool is not usable after the fork
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:

@@ -42,7 +42,7 @@ def test_decoys_are_labelled_by_their_rmsd_to_the_crystal_pose(data, tmp_path):
 def test_a_models_refined_samples_join_the_pool(data, tmp_path, model_files):
     split = tmp_path / "split.txt"
     split.write_text("1ia1\n")
-    generate_decoys(data, tmp_path / "out", FAST.replace(diffusion_samples=2), ids=split, model_file=model_files[POCKET])
+    generate_decoys(data, tmp_path / "out", FAST.replace(diffusion_samples=2, time_cap_s=600), ids=split, model_file=model_files[POCKET])
     decoys = load_decoys(decoy_path(tmp_path / "out", "1ia1"))
     assert decoys.sources.count(DIFFUSION) == 2 and decoys.sources.count(CRYSTAL_REFINED) == 1
     diffusion = [index for index, source in enumerate(decoys.sources) if source == DIFFUSION]
