@@ -241,9 +241,10 @@ def generate_decoys(
     out.mkdir(parents=True, exist_ok=True)
     failed_before = set(_failed_names(out / FAILURES_FILE)) if not retry_failures else set()
     done = {source.name for source in sources if decoy_path(out, source.name).is_file()}
-    other = sorted(name for name in done if decoys_model(decoy_path(out, name)) != (stamp.sha256 if stamp else None))
+    models = {name: decoys_model(decoy_path(out, name)) for name in done}
+    other = sorted(name for name, model in models.items() if model != (stamp.sha256 if stamp else None))
     if other:
-        made = "another model" if stamp is None or any(decoys_model(decoy_path(out, name)) for name in other) else "no model"
+        made = "another model" if stamp is None or any(models[name] for name in other) else "no model"
         raise ValueError(f"{out} holds decoys of {len(other)} complexes made with {made} (e.g. {other[0]}): use another --out")
     todo = [source for source in sources if source.name not in done | failed_before]
     failures: dict[str, str] = {}
