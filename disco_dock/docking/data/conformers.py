@@ -88,7 +88,10 @@ def _side(neighbours: list[list[int]], start: int, blocked: int) -> list[int]:
 
 
 def rotatable_bonds(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
-    """Rotatable bonds of a heavy-atom molecule and the atoms each one moves.
+    """Rotatable bonds of a heavy-atom molecule and the atoms each one moves: single bonds outside
+    rings with at least two atoms on either side. Double and triple bonds are not rotatable: a
+    turned double bond is no longer flat (PoseBusters' double bond flatness) and may have its E/Z
+    stereochemistry flipped.
 
     Returns `bonds` (R, 2) int64 `[u, v]` and `moving` (R, N) bool, `moving[k]` being the
     atoms on `v`'s side of bond k (the smaller side; `v`'s on a tie).
@@ -98,7 +101,7 @@ def rotatable_bonds(mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
     bonds: list[tuple[int, int]] = []
     masks: list[np.ndarray] = []
     for bond in mol.GetBonds():
-        if bond.IsInRing():
+        if bond.IsInRing() or bond.GetBondType() != Chem.BondType.SINGLE:
             continue
         u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
         side_u, side_v = _side(neighbours, u, v), _side(neighbours, v, u)

@@ -22,6 +22,11 @@ from tests.support.complexes import COMPLEXES, ligand_path
         ("CCCC", [(1, 2, 2)]),  # (bond atoms, number of atoms moved)
         ("c1ccccc1-c1ccccc1", [(5, 6, 6)]),
         ("CCCCC(=O)O", [(1, 2, 2), (2, 3, 3), (3, 4, 3)]),
+        ("CC=CC", []),  # a double bond is not rotatable
+        ("CC(C)=C(C)CC", [(3, 5, 2)]),
+        ("O=C1Nc2ccccc2C1=C1Nc2ccccc2C1=NO", []),  # indirubin oxime (Astex 1Q41): two double bonds
+        ("CC#CC", []),
+        ("CC(=O)NCC", [(1, 3, 3), (3, 4, 2)]),  # the amide C-N is a single bond
     ],
 )
 def test_rotatable_bonds(smiles: str, expected: list[tuple[int, int, int]]) -> None:
