@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 from disco_dock.docking.config import PhysicsConfig
 from disco_dock.docking.physics import VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_hydrogens
-from disco_dock.docking.physics.refinement import vina_poses
+from disco_dock.docking.physics.refinement import shared_boxes, vina_poses
 from disco_dock.docking.pocket import BOX_PADDING, Box, Pocket
 from disco_dock.docking.ranking.features import pose_features
 from disco_dock.docking.ranking.model import PoseRanker
@@ -50,12 +50,14 @@ def physics_stage(
     config = config.for_mode(pocket is not None)
     pool = list(poses)
     if config.uses_vina:
-        receptor = receptor_pdbqt(protein)
-        if config.vina_search:
-            found = VinaPocket(receptor, search_box(pocket, start), ligand=with_hydrogens(start)).search(
+        boxes = shared_boxes([pose.mol for pose in pool]) if pool else []
+        searched = search_box(pocket, start) if config.vina_search else None
+        receptor = receptor_pdbqt(protein, near=[box for box, _ in boxes] + ([searched] if searched else []))
+        if searched is not None:
+            found = VinaPocket(receptor, searched, ligand=with_hydrogens(start)).search(
                 with_hydrogens(start), config.vina_exhaustiveness, config.vina_poses, energy_range=math.inf
             )
-        refined = vina_poses(receptor, [pose.mol for pose in pool], refine=config.refine, steps=config.refine_steps)
+        refined = vina_poses(receptor, [pose.mol for pose in pool], config.refine, config.refine_steps, boxes)
         pool = [
             dataclasses.replace(
                 pose, mol=vina.mol, vina_score=vina.score, refinement_shift=vina.shift if config.refine else math.nan

@@ -47,6 +47,16 @@ class Box:
         """Whether `point` (3,) lies inside the box (edges included)."""
         return bool((np.abs(np.asarray(point) - self.center) <= np.asarray(self.size) / 2).all())
 
+    def encloses(self, other: "Box") -> bool:
+        """Whether all of `other` lies inside this box (edges included, to 1e-6 A)."""
+        reach = np.abs(np.asarray(other.center) - self.center) + np.asarray(other.size) / 2
+        return bool((reach <= np.asarray(self.size) / 2 + 1e-6).all())
+
+    def distances(self, points: np.ndarray) -> np.ndarray:
+        """(N,) distance (A) from each of `points` (N, 3) to the box, 0 inside it."""
+        outside = np.maximum(np.abs(np.asarray(points) - self.center) - np.asarray(self.size) / 2, 0.0)
+        return np.linalg.norm(outside, axis=-1)
+
     @classmethod
     def from_json(cls, path: str | Path) -> "Box":
         """The box of a Vina box JSON file (center_x/y/z, size_x/y/z); DataError naming the file."""

@@ -65,6 +65,14 @@ class DockedPose:
     """Vina score (kcal/mol)."""
 
 
+def _check_box(receptor: ReceptorPDBQT, box: Box) -> None:
+    """PhysicsError for a box that is not finite or whose maps the (cropped) receptor would get wrong."""
+    if min(box.size) <= 0 or not np.isfinite(box.center + box.size).all():
+        raise PhysicsError(f"invalid Vina box: centre {box.center}, size {box.size}")
+    if not receptor.covers(box):
+        raise PhysicsError(f"the receptor was cropped for other boxes than centre {box.center}, size {box.size}: prepare it for this one")
+
+
 def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int, ligand: str | None):
     """A `vina.Vina` with the receptor set and maps computed over `box`: for the atom types of the
     `ligand` PDBQT (Vina maps only the types of a ligand set before the maps), else for all."""
@@ -85,17 +93,16 @@ class VinaPocket:
     """Vina set up on one receptor and box; scores, refines and docks poses (see the module docstring)."""
 
     def __init__(self, receptor: ReceptorPDBQT, box: Box, cpu: int = 1, seed: int = 1, ligand: Chem.Mol | None = None) -> None:
-        if min(box.size) <= 0 or not np.isfinite(box.center + box.size).all():
-            raise PhysicsError(f"invalid Vina box: centre {box.center}, size {box.size}")
+        _check_box(receptor, box)
         self.receptor, self.box, self.cpu, self.seed = receptor, box, cpu, seed
         self._ligand = ligand_pdbqt(ligand) if ligand is not None else None
         self._engine = _engine(receptor, box, cpu, seed, self._ligand)
 
     @classmethod
     def prepare(cls, protein: str | Path, box: Box, cpu: int = 1, seed: int = 1, ligand: Chem.Mol | None = None) -> VinaPocket:
-        """Receptor from the PDB file `protein`, maps over `box` (for `ligand`'s atom types when
-        given); `seed` is the default search seed (0: Vina picks one)."""
-        return cls(receptor_pdbqt(protein), box, cpu, seed, ligand)
+        """Receptor from the PDB file `protein` (the residues that reach `box`), maps over `box`
+        (for `ligand`'s atom types when given); `seed` is the default search seed (0: Vina picks one)."""
+        return cls(receptor_pdbqt(protein, near=[box]), box, cpu, seed, ligand)
 
     @classmethod
     def around(
@@ -110,9 +117,8 @@ class VinaPocket:
 
     def move_to(self, box: Box) -> None:
         """Compute the maps over `box` instead (the receptor stays loaded: cheaper than a new
-        pocket; the default search seed stays)."""
-        if min(box.size) <= 0 or not np.isfinite(box.center + box.size).all():
-            raise PhysicsError(f"invalid Vina box: centre {box.center}, size {box.size}")
+        pocket; the default search seed stays). The receptor must cover it (`ReceptorPDBQT.covers`)."""
+        _check_box(self.receptor, box)
         if self._ligand is not None:
             self._engine.set_ligand_from_string(self._ligand)
         self._engine.compute_vina_maps(center=list(box.center), box_size=list(box.size))

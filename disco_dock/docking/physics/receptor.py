@@ -9,19 +9,32 @@ PDBbind's ambiguous histidines. Open Babel types every atom it reads instead.
   without any gets polar hydrogens added.
 * Hetero groups (cofactors, metals, ions) stay in the receptor; atoms of types Vina has no
   parameters for (K, Na, Co, ...) are dropped and counted in `ReceptorPDBQT.dropped_atoms`.
+* Given the boxes whose maps will be computed (`near`), only the residues that can reach them are
+  converted: Open Babel's time grows with the protein, and Vina itself only uses receptor atoms
+  within its cutoff of the box. A residue is kept whole when any of its atoms lies within
+  `VINA_CUTOFF` + `BOND_MARGIN` of a box, so an atom whose typing could change with a dropped
+  neighbour residue lies beyond Vina's cutoff: the maps, and so every score, stay the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from disco_dock.docking.physics.errors import PhysicsError
+from disco_dock.docking.pocket import Box
 
 WATER_RESIDUES = ("HOH", "WAT", "DOD", "H2O")
 """Residue names of waters, which the receptor leaves out."""
 VINA_TYPES = frozenset("C A N O P S H F I NA OA SA HD Mg Mn Zn Ca Fe Cl Br Si".split())
 """AutoDock atom types Vina's scoring function has parameters for."""
+VINA_CUTOFF = 8.0
+"""Vina's interaction cutoff (A): its maps over a box use only receptor atoms this close to it."""
+BOND_MARGIN = 2.5
+"""More than the longest bond between two residues (A): see the module docstring."""
 
 
 @dataclass(frozen=True)
@@ -31,29 +44,71 @@ class ReceptorPDBQT:
     text: str
     dropped_atoms: dict[str, int]
     """Atoms of types Vina cannot score, by type."""
+    near: tuple[Box, ...] | None = None
+    """The boxes the receptor was cropped for (None: the whole protein)."""
+
+    def covers(self, box: Box) -> bool:
+        """Whether Vina's maps over `box` are those of the whole protein: the receptor is whole,
+        or `box` lies inside one of the boxes it was cropped for."""
+        return self.near is None or any(near.encloses(box) for near in self.near)
 
 
-def _cleaned_pdb(text: str) -> tuple[str, bool]:
-    """PDB text without waters and without alternate locations other than blank/A; and whether it has hydrogens."""
+def _is_atom(line: str) -> bool:
+    return line.startswith(("ATOM", "HETATM"))
+
+
+def _residue(line: str) -> str:
+    """The residue of an atom line: name, chain, number and insertion code."""
+    return line[17:27]
+
+
+def _cleaned_pdb(text: str) -> tuple[list[str], bool]:
+    """PDB lines without waters and without alternate locations other than blank/A; and whether they have hydrogens."""
     kept, has_hydrogens = [], False
     for line in text.splitlines():
-        if line.startswith(("ATOM", "HETATM")):
+        if _is_atom(line):
             if line[17:20].strip() in WATER_RESIDUES or line[16] not in " A":
                 continue
             element = line[76:78].strip() if len(line) >= 78 else ""
             has_hydrogens |= element in ("H", "D") or (not element and line[12:16].strip().startswith("H"))
         kept.append(line)
-    return "\n".join(kept) + "\n", has_hydrogens
+    return kept, has_hydrogens
 
 
-def receptor_pdbqt(protein: str | Path) -> ReceptorPDBQT:
-    """A rigid Vina receptor from a PDB file (see the module docstring); PhysicsError when unreadable."""
+def _near_residues(lines: list[str], boxes: Sequence[Box]) -> list[str]:
+    """`lines` with only the atoms of residues that have an atom within `VINA_CUTOFF` +
+    `BOND_MARGIN` of a box, and only the CONECT records between kept atoms."""
+    atoms = [line for line in lines if _is_atom(line)]
+    try:
+        positions = np.array([[float(line[i : i + 8]) for i in (30, 38, 46)] for line in atoms]).reshape(-1, 3)
+    except ValueError:
+        return lines  # coordinates Open Babel will read or refuse: leave the file as it is
+    near = np.min([box.distances(positions) for box in boxes], axis=0) <= VINA_CUTOFF + BOND_MARGIN
+    kept_residues = {_residue(line) for line, close in zip(atoms, near) if close}
+    kept, serials = [], set()
+    for line in lines:
+        if _is_atom(line):
+            if _residue(line) not in kept_residues:
+                continue
+            serials.add(line[6:11].strip())
+        elif line.startswith("CONECT") and not set(line[6:].split()) <= serials:
+            continue
+        kept.append(line)
+    return kept
+
+
+def receptor_pdbqt(protein: str | Path, near: Sequence[Box] | None = None) -> ReceptorPDBQT:
+    """A rigid Vina receptor from a PDB file (see the module docstring), whole or, given `near`,
+    the residues that reach Vina's maps over those boxes; PhysicsError when unreadable."""
     from openbabel import openbabel
 
     try:
-        text, has_hydrogens = _cleaned_pdb(Path(protein).read_text())
+        lines, has_hydrogens = _cleaned_pdb(Path(protein).read_text())
     except (OSError, UnicodeDecodeError) as error:
         raise PhysicsError(f"{protein}: cannot read the protein file ({error.__class__.__name__})") from error
+    if near is not None:
+        lines = _near_residues(lines, near)
+    text = "\n".join(lines) + "\n"
     openbabel.obErrorLog.SetOutputLevel(0)
     conversion = openbabel.OBConversion()
     conversion.SetInAndOutFormats("pdb", "pdbqt")
@@ -70,4 +125,4 @@ def receptor_pdbqt(protein: str | Path) -> ReceptorPDBQT:
             dropped[atom_type] = dropped.get(atom_type, 0) + 1
             continue
         lines.append(line)
-    return ReceptorPDBQT("\n".join(lines) + "\n", dropped)
+    return ReceptorPDBQT("\n".join(lines) + "\n", dropped, None if near is None else tuple(near))

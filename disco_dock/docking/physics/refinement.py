@@ -6,6 +6,7 @@ atom types only. Vina's map cost grows with the box's volume, so the poses share
 all of them (padding around every atom, hydrogens included) unless the boxes around each pose
 add up to less volume (poses spread over a whole protein, as blind docking's may be), in which
 case each pose gets its own (the maps recomputed on the same engine, `VinaPocket.move_to`).
+The receptor need only reach those boxes (`receptor_pdbqt(protein, near=...)`).
 """
 
 from __future__ import annotations
@@ -31,14 +32,21 @@ def shared_boxes(poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING) -> l
     return [(box, [index]) for index, box in enumerate(apart)]
 
 
-def vina_poses(receptor: ReceptorPDBQT, poses: Sequence[Chem.Mol], refine: bool = True, steps: int = 1000) -> list[RefinedPose]:
+def vina_poses(
+    receptor: ReceptorPDBQT,
+    poses: Sequence[Chem.Mol],
+    refine: bool = True,
+    steps: int = 1000,
+    boxes: Sequence[tuple[Box, list[int]]] | None = None,
+) -> list[RefinedPose]:
     """Every pose refined by at most `steps` steps of Vina's local optimisation (or, without
-    `refine`, only scored, with a shift of 0), in the order given."""
+    `refine`, only scored, with a shift of 0), in the order given, in `boxes` (default
+    `shared_boxes(poses)`; a cropped receptor must cover each)."""
     if not poses:
         return []
     results: list[RefinedPose | None] = [None] * len(poses)
     pocket: VinaPocket | None = None
-    for box, members in shared_boxes(poses):
+    for box, members in shared_boxes(poses) if boxes is None else boxes:
         if pocket is None:
             pocket = VinaPocket(receptor, box, ligand=poses[0])  # one molecule: maps for its atom types
         else:

@@ -7,10 +7,10 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import AllChem, rdMolAlign
 
-from disco_dock.docking.physics import PhysicsError, VinaPocket, check_poses
+from disco_dock.docking.physics import PhysicsError, VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_positions
 from disco_dock.docking.pocket import Box
-from tests.support.complexes import protein_path
+from tests.support.complexes import COMPLEXES, protein_path
 from tests.support.poses import assert_one_line, assert_same_molecule, crystal, perturbed, pushed_into_protein
 
 
@@ -95,9 +95,27 @@ def test_maps_for_the_ligands_atom_types_give_the_same_scores(pocket) -> None:
 
 def test_a_pocket_moved_to_another_box_scores_as_one_made_there(pocket) -> None:
     here = pocket("1ia1")
+    whole = receptor_pdbqt(protein_path("1ia1"))
     box = Box(here.box.center, tuple(size + 2.0 for size in here.box.size))
-    moved = VinaPocket(here.receptor, Box(tuple(c + 30.0 for c in here.box.center), here.box.size), ligand=crystal("1ia1"))
+    moved = VinaPocket(whole, Box(tuple(c + 30.0 for c in here.box.center), here.box.size), ligand=crystal("1ia1"))
     moved.move_to(box)
-    made = VinaPocket(here.receptor, box, ligand=crystal("1ia1"))
+    made = VinaPocket(whole, box, ligand=crystal("1ia1"))
     start = perturbed(crystal("1ia1"), seed=4)
     assert moved.box == box and moved.refine(start).score == pytest.approx(made.refine(start).score, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", COMPLEXES)
+def test_a_receptor_cropped_to_the_box_scores_as_the_whole_protein(pocket, name: str) -> None:
+    cropped = pocket(name)  # prepared for its box: the residues within Vina's reach of it
+    whole = VinaPocket(receptor_pdbqt(protein_path(name)), cropped.box, ligand=crystal(name))
+    assert cropped.receptor.text.count("\nATOM") < whole.receptor.text.count("\nATOM")
+    start = perturbed(crystal(name), seed=5)
+    assert cropped.score(start) == pytest.approx(whole.score(start), abs=1e-6)
+    assert cropped.refine(start).score == pytest.approx(whole.refine(start).score, abs=1e-6)
+
+
+def test_a_cropped_receptor_refuses_a_box_it_does_not_reach(pocket) -> None:
+    here = pocket("1ia1")
+    with pytest.raises(PhysicsError) as error:
+        here.move_to(Box(tuple(c + 30.0 for c in here.box.center), here.box.size))
+    assert_one_line(error, "cropped for other boxes")
