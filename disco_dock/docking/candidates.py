@@ -49,7 +49,7 @@ def physics_stage(
     PhysicsError when Vina or PoseBusters fail; ValueError for a search without a pocket."""
     config = config.for_mode(pocket is not None)
     pool = list(poses)
-    if config.uses_vina:
+    if config.uses_vina and (pool or config.vina_search):
         boxes = shared_boxes([pose.mol for pose in pool]) if pool else []
         searched = search_box(pocket, start) if config.vina_search else None
         receptor = receptor_pdbqt(protein, near=[box for box, _ in boxes] + ([searched] if searched else []))

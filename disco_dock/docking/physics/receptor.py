@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from disco_dock.docking.physics.errors import PhysicsError
+from disco_dock.docking.physics.pdb_lines import atom_positions, is_atom, whole_residues
 from disco_dock.docking.pocket import Box
 
 WATER_RESIDUES = ("HOH", "WAT", "DOD", "H2O")
@@ -53,20 +54,11 @@ class ReceptorPDBQT:
         return self.near is None or any(near.encloses(box) for near in self.near)
 
 
-def _is_atom(line: str) -> bool:
-    return line.startswith(("ATOM", "HETATM"))
-
-
-def _residue(line: str) -> str:
-    """The residue of an atom line: name, chain, number and insertion code."""
-    return line[17:27]
-
-
 def _cleaned_pdb(text: str) -> tuple[list[str], bool]:
     """PDB lines without waters and without alternate locations other than blank/A; and whether they have hydrogens."""
     kept, has_hydrogens = [], False
     for line in text.splitlines():
-        if _is_atom(line):
+        if is_atom(line):
             if line[17:20].strip() in WATER_RESIDUES or line[16] not in " A":
                 continue
             element = line[76:78].strip() if len(line) >= 78 else ""
@@ -76,25 +68,12 @@ def _cleaned_pdb(text: str) -> tuple[list[str], bool]:
 
 
 def _near_residues(lines: list[str], boxes: Sequence[Box]) -> list[str]:
-    """`lines` with only the atoms of residues that have an atom within `VINA_CUTOFF` +
-    `BOND_MARGIN` of a box, and only the CONECT records between kept atoms."""
-    atoms = [line for line in lines if _is_atom(line)]
+    """`lines` with only the residues that have an atom within `VINA_CUTOFF` + `BOND_MARGIN` of a box."""
     try:
-        positions = np.array([[float(line[i : i + 8]) for i in (30, 38, 46)] for line in atoms]).reshape(-1, 3)
+        positions = atom_positions(lines)
     except ValueError:
         return lines  # coordinates Open Babel will read or refuse: leave the file as it is
-    near = np.min([box.distances(positions) for box in boxes], axis=0) <= VINA_CUTOFF + BOND_MARGIN
-    kept_residues = {_residue(line) for line, close in zip(atoms, near) if close}
-    kept, serials = [], set()
-    for line in lines:
-        if _is_atom(line):
-            if _residue(line) not in kept_residues:
-                continue
-            serials.add(line[6:11].strip())
-        elif line.startswith("CONECT") and not set(line[6:].split()) <= serials:
-            continue
-        kept.append(line)
-    return kept
+    return whole_residues(lines, np.min([box.distances(positions) for box in boxes], axis=0) <= VINA_CUTOFF + BOND_MARGIN)
 
 
 def receptor_pdbqt(protein: str | Path, near: Sequence[Box] | None = None) -> ReceptorPDBQT:
@@ -107,6 +86,8 @@ def receptor_pdbqt(protein: str | Path, near: Sequence[Box] | None = None) -> Re
     except (OSError, UnicodeDecodeError) as error:
         raise PhysicsError(f"{protein}: cannot read the protein file ({error.__class__.__name__})") from error
     if near is not None:
+        if not near:
+            raise PhysicsError(f"{protein}: no Vina box to prepare the receptor for")
         lines = _near_residues(lines, near)
     text = "\n".join(lines) + "\n"
     openbabel.obErrorLog.SetOutputLevel(0)

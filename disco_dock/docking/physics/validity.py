@@ -7,23 +7,28 @@ no crystal pose is needed. A check that could not run (PoseBusters leaves it emp
 failed.
 
 PoseBusters' cost per pose grows with the protein's size (about 0.3 s on a 3,000-atom protein,
-4 s on a 21,000-atom one), so the protein is cropped first to the atoms within `CROP_RADIUS` of
-any pose: its protein checks only look at atoms within 6 A of the ligand, so the verdicts stay
-the same.
+4 s on a 21,000-atom one), so each pose is checked against its own crop of the protein file:
+the residues with an atom within `CROP_RADIUS` of the pose (`pdb_lines.whole_residues`, before
+RDKit reads it). PoseBusters' protein checks only look at atoms within 6 A of the ligand, so the
+verdicts stay the same.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from rdkit import Chem
+from scipy.spatial import cKDTree
 
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import checked_pose
+from disco_dock.docking.physics.pdb_lines import atom_positions, whole_residues
 
 CROP_RADIUS = 10.0
 """Protein atoms farther than this (A) from every pose atom are left out of the checks."""
@@ -39,21 +44,26 @@ class PoseCheck:
     """Names of the checks that failed (PoseBusters' column names), in PoseBusters' order."""
 
 
-def _cropped(protein: Chem.Mol, poses: Sequence[Chem.Mol], radius: float) -> Chem.Mol:
-    """`protein` without the atoms farther than `radius` from every atom of `poses` (or than the
-    nearest atom's distance + 1 A, when no atom is that close: PoseBusters needs a protein)."""
-    atoms = protein.GetConformer().GetPositions()
-    ligand = np.concatenate([checked_pose(pose) for pose in poses])
-    nearest = np.full(len(atoms), np.inf)
-    for chunk in np.array_split(np.arange(len(atoms)), max(1, len(atoms) // 4096)):  # bounded memory
-        nearest[chunk] = np.linalg.norm(atoms[chunk, None] - ligand[None], axis=-1).min(axis=1)
-    cropped = Chem.RWMol(protein)
-    cropped.BeginBatchEdit()
-    radius = max(radius, float(nearest.min()) + 1.0)  # poses far from the protein keep its nearest atoms
-    for index in np.nonzero(nearest > radius)[0].tolist():
-        cropped.RemoveAtom(index)
-    cropped.CommitBatchEdit()
-    return cropped.GetMol()
+def _protein_per_pose(protein: Path, poses: Sequence[Chem.Mol], radius: float | None, load: Callable[[Path], Chem.Mol | None]) -> list[Chem.Mol]:
+    """The protein each pose is checked against, read by `load`: the whole file for every pose
+    (`radius` None), else for each pose the residues with an atom within `radius` of it, or
+    within the nearest atom's distance + 1 A when none is that close (PoseBusters needs a protein)."""
+    lines = protein.read_text().splitlines() if radius is not None else []
+    try:
+        positions = atom_positions(lines) if lines else None
+    except ValueError:  # coordinates RDKit reads or refuses as a whole
+        positions = None
+    if positions is None:
+        return [load(protein)] * len(poses)
+    proteins = []
+    with tempfile.TemporaryDirectory(prefix="disco-dock-checks-") as folder:
+        for index, pose in enumerate(poses):
+            distances, _ = cKDTree(checked_pose(pose)).query(positions)
+            near = distances <= max(radius, float(distances.min()) + 1.0)
+            path = Path(folder) / f"protein-{index}.pdb"
+            path.write_text("\n".join(whole_residues(lines, near)) + "\n")
+            proteins.append(load(path))
+    return proteins
 
 
 def check_poses(
@@ -63,7 +73,7 @@ def check_poses(
 ) -> list[PoseCheck]:
     """PoseBusters' "dock" checks of every pose against the protein PDB file, one record per pose.
 
-    The protein is read once per call: check the poses of a complex together. `crop_radius`
+    The protein file is read once per call: check the poses of a complex together. `crop_radius`
     None checks against the whole protein (slower, same verdicts; see the module docstring).
     """
     from posebusters import PoseBusters
@@ -78,12 +88,10 @@ def check_poses(
     _usable_rdkit_log_stream()
     busters = PoseBusters(config="dock")
     try:
-        protein_mol = safe_load_mol(Path(protein), **busters.config["loading"]["mol_cond"])
-        if protein_mol is None:
+        proteins = _protein_per_pose(Path(protein), poses, crop_radius, lambda path: safe_load_mol(path, **busters.config["loading"]["mol_cond"]))
+        if any(mol is None for mol in proteins):
             raise PhysicsError(f"{protein}: PoseBusters cannot read the protein")
-        if crop_radius is not None:
-            protein_mol = _cropped(protein_mol, poses, crop_radius)
-        table = busters.bust(list(poses), None, protein_mol)
+        table = busters.bust_table(pd.DataFrame({"mol_pred": list(poses), "mol_true": None, "mol_cond": proteins}))
     except PhysicsError:
         raise
     except Exception as error:  # PoseBusters passes on whatever RDKit or its loaders raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from disco_dock.docking.physics import PhysicsError, check_poses
+from disco_dock.docking.physics.ligand import with_positions
 from tests.support.complexes import protein_path
 from tests.support.poses import assert_one_line, crystal, pushed_into_protein
 
@@ -28,4 +29,7 @@ def test_cropping_the_protein_keeps_the_verdicts(pocket) -> None:
         pushed_into_protein("1ia1", 2.0),
     ]
     poses += [pose.mol for pose in pocket("1ia1").search(poses[0], exhaustiveness=1, num_poses=5)]
-    assert check_poses(poses, protein_path("1ia1")) == check_poses(poses, protein_path("1ia1"), crop_radius=None)
+    poses.append(with_positions(crystal("1ia1"), crystal("1ia1").GetConformer().GetPositions() + 40.0))  # far from the protein
+    cropped = check_poses(poses, protein_path("1ia1"))
+    assert cropped == check_poses(poses, protein_path("1ia1"), crop_radius=None)
+    assert not cropped[-1].passed and cropped[-1].failed == ("protein-ligand_maximum_distance",)
