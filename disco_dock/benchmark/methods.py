@@ -9,7 +9,6 @@ score (disco-dock-pocket-refined), and with Vina's search poses added to the can
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from disco_dock.benchmark.config import DISCO_BLIND, LEARNED_ONLY, METHOD_PHYSICS, VINA, BenchmarkConfig
+from disco_dock.core.files import sha256_of
 from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig
 from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
 from disco_dock.docking.data.redocking import RedockingComplex
@@ -40,13 +40,9 @@ class ModelFile:
         from disco_dock.docking.bundle import DockingModel
 
         mode = DockingModel.load(path).config.mode
-        digest = hashlib.sha256()
-        with Path(path).open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
         stat = Path(path).stat()
         modified = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
-        return cls(Path(path), mode, digest.hexdigest(), stat.st_size, modified)
+        return cls(Path(path), mode, sha256_of(path), stat.st_size, modified)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ and counted as a miss. Complexes already in OUT are skipped, so an interrupted r
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import time
@@ -32,6 +31,7 @@ import numpy as np
 
 from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.core.config import Settings
+from disco_dock.core.files import sha256_of
 from disco_dock.core.training import progress
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
@@ -167,7 +167,7 @@ class ModelStamp:
     @classmethod
     def of(cls, path: Path) -> ModelStamp:
         """The stamp of the model file at `path`."""
-        return cls(str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
+        return cls(str(path), sha256_of(path))
 
 
 def run_capped(
