@@ -16,8 +16,9 @@ from torch_geometric.data import HeteroData
 
 from disco_dock.docking.data.errors import DataError
 
-CACHE_FORMAT = 1
-"""Version of the cache file layout; bumped when fields change."""
+CACHE_FORMAT = 2
+"""Version of the cache file layout; bumped when fields change or mean something else (2: only
+single bonds are rotatable, `conformers.rotatable_bonds`)."""
 CACHE_SUFFIX = ".pt"
 
 
@@ -32,6 +33,15 @@ def save_graph(graph: HeteroData, path: str | Path) -> None:
     temporary = path.with_name(path.name + ".tmp")
     torch.save({"format": CACHE_FORMAT, "graph": graph.to_dict()}, temporary)
     os.replace(temporary, path)
+
+
+def is_current(path: str | Path) -> bool:
+    """Whether `path` is a cache file of this `CACHE_FORMAT` (an older one is made again)."""
+    try:
+        content = torch.load(path, weights_only=True)
+    except Exception:  # missing or damaged: not current
+        return False
+    return isinstance(content, dict) and content.get("format") == CACHE_FORMAT
 
 
 def load_graph(path: str | Path) -> HeteroData:

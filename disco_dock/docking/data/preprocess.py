@@ -30,7 +30,7 @@ import torch
 from torch_geometric.data import HeteroData
 from tqdm import tqdm
 
-from disco_dock.docking.data.cache import cache_path, save_graph
+from disco_dock.docking.data.cache import cache_path, is_current, save_graph
 from disco_dock.docking.data.config import DataConfig, GraphConfig
 from disco_dock.docking.data.conformers import generate_conformers, match_conformer, rotatable_bonds
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
@@ -207,7 +207,7 @@ def preprocess_dataset(
     """Preprocess every complex of `data` (a dataset folder or CSV manifest, see `discover.py`) into `out`.
 
     `ids`: a file of complex names to restrict to (a split file). Complexes already in the
-    cache are skipped; each failure is recorded and the others go on. DataError only for
+    cache in its current format are skipped (older files are made again); each failure is recorded and the others go on. DataError only for
     problems with the whole run (no complexes, unreadable ids file, unwritable cache folder).
     """
     data, out = Path(data), Path(out)
@@ -224,7 +224,7 @@ def preprocess_dataset(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(out, f"cannot create the cache folder ({error.strerror or error})") from None
-    todo = [source for source in sources if not cache_path(out, source.name).is_file()]
+    todo = [source for source in sources if not is_current(cache_path(out, source.name))]
     summary = PreprocessSummary(total=len(sources) + len(failures), cached_before=len(sources) - len(todo), processed=0)
 
     stats_path = out / STATS_FILE

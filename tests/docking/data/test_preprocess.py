@@ -13,7 +13,7 @@ import torch
 from torch_geometric.data import HeteroData
 from torch_geometric.loader import DataLoader
 
-from disco_dock.docking.data.cache import load_graph, save_graph
+from disco_dock.docking.data.cache import CACHE_FORMAT, load_graph, save_graph
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes
 from disco_dock.docking.data.errors import DataError, DataWarning
@@ -98,6 +98,20 @@ def test_resume_skips_cached_and_retries_failures(tmp_path: Path) -> None:
     assert (out / "1uou.pt").stat().st_mtime_ns == cached  # not redone
     assert (out / FAILURES_FILE).read_text().strip() == "name,source,reason"
     assert second.succeeded == 2 and second.median_rmsd_matched > 0
+
+
+def test_a_cache_file_of_an_older_format_is_refused_and_made_again(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_complex(data, "1uou", protein_path("1uou"), ligand_path("1uou"))
+    out = tmp_path / "cache"
+    preprocess_dataset(data, out, progress=False)
+    current = load_graph(out / "1uou.pt")
+    torch.save({"format": CACHE_FORMAT - 1, "graph": current.to_dict()}, out / "1uou.pt")
+    with pytest.raises(DataError, match=f"cache format {CACHE_FORMAT - 1}, expected {CACHE_FORMAT}: preprocess again"):
+        load_graph(out / "1uou.pt")
+    again = preprocess_dataset(data, out, progress=False)
+    assert (again.processed, again.cached_before) == (1, 0)
+    assert_graphs_equal(load_graph(out / "1uou.pt"), current)
 
 
 def test_ids_file_manifest_with_smiles_and_workers(tmp_path: Path) -> None:
