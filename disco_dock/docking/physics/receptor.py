@@ -68,12 +68,17 @@ def _cleaned_pdb(text: str) -> tuple[list[str], bool]:
 
 
 def _near_residues(lines: list[str], boxes: Sequence[Box]) -> list[str]:
-    """`lines` with only the residues that have an atom within `VINA_CUTOFF` + `BOND_MARGIN` of a box."""
+    """`lines` with only the residues that have an atom within `VINA_CUTOFF` + `BOND_MARGIN` of a
+    box, or, when no atom is that close, within the nearest atom's distance + 1 A (the maps are
+    then empty either way, and Vina needs a receptor)."""
     try:
         positions = atom_positions(lines)
     except ValueError:
         return lines  # coordinates Open Babel will read or refuse: leave the file as it is
-    return whole_residues(lines, np.min([box.distances(positions) for box in boxes], axis=0) <= VINA_CUTOFF + BOND_MARGIN)
+    if len(positions) == 0:
+        return lines
+    distances = np.min([box.distances(positions) for box in boxes], axis=0)
+    return whole_residues(lines, distances <= max(VINA_CUTOFF + BOND_MARGIN, float(distances.min()) + 1.0))
 
 
 def receptor_pdbqt(protein: str | Path, near: Sequence[Box] | None = None) -> ReceptorPDBQT:

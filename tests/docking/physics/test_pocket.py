@@ -114,6 +114,16 @@ def test_a_receptor_cropped_to_the_box_scores_as_the_whole_protein(pocket, name:
     assert cropped.refine(start).score == pytest.approx(whole.refine(start).score, abs=1e-6)
 
 
+def test_a_receptor_cropped_for_a_box_far_from_the_protein_scores_as_the_whole_protein(pocket) -> None:
+    near = pocket("1ia1")
+    far = Box(tuple(c + 40.0 for c in near.box.center), near.box.size)
+    away = with_positions(crystal("1ia1"), crystal("1ia1").GetConformer().GetPositions() + 40.0)
+    cropped = VinaPocket.prepare(protein_path("1ia1"), far, ligand=crystal("1ia1"))
+    whole = VinaPocket(receptor_pdbqt(protein_path("1ia1")), far, ligand=crystal("1ia1"))
+    assert 0 < cropped.receptor.text.count("\nATOM") < 100
+    assert cropped.score(away) == pytest.approx(whole.score(away), abs=1e-6)
+
+
 def test_a_cropped_receptor_refuses_a_box_it_does_not_reach(pocket) -> None:
     here = pocket("1ia1")
     with pytest.raises(PhysicsError) as error:
