@@ -182,7 +182,7 @@ class PhysicsConfig(Settings):
     poses, in their order); "auto": Vina's score when the poses have one, else the confidence.
     Auto prefers Vina's score to the shipped pose ranker as measured: on Astex's 85 pools of
     refined samples and Vina's search poses, in one run, Vina's score put 65.9 % of top-1 poses
-    under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline`)."""
+    under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
 
     def __post_init__(self):
         if self.rank_by not in RANK_BY:
