@@ -2,9 +2,10 @@
 computations as the poses' spread allows.
 
 The receptor is prepared and loaded into Vina once, and the maps are for the poses' molecule's
-atom types only. Vina's map cost grows with the box's volume, so poses close together share a
-box (padding around every atom, hydrogens included) and poses far apart get boxes of their own
-(`shared_boxes`; the maps recomputed on the same engine, `VinaPocket.move_to`).
+atom types only. Vina's map cost grows with the box's volume, so the poses share one box around
+all of them (padding around every atom, hydrogens included) unless the boxes around each pose
+add up to less volume (poses spread over a whole protein, as blind docking's may be), in which
+case each pose gets its own (the maps recomputed on the same engine, `VinaPocket.move_to`).
 The receptor need only reach those boxes (`receptor_pdbqt(protein, near=...)`).
 """
 
@@ -21,28 +22,14 @@ from disco_dock.docking.physics.receptor import ReceptorPDBQT
 from disco_dock.docking.pocket import Box
 
 def shared_boxes(poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING) -> list[tuple[Box, list[int]]]:
-    """The Vina boxes for `poses` and the poses each holds. Each pose starts in its own box (its
-    atoms' bounding box, each edge grown by `padding`); then, while some two boxes have a common
-    box of no more volume than theirs added up, the two that save the most volume are merged:
-    poses close together share maps, and poses far apart do not pay for the space between them."""
+    """The Vina boxes for `poses` and the poses each holds: one around all of them, or one
+    around each pose when those have less volume in all."""
     atoms = [with_hydrogens(pose).GetConformer().GetPositions() for pose in poses]
-    low = np.array([positions.min(axis=0) for positions in atoms]) - padding / 2
-    high = np.array([positions.max(axis=0) for positions in atoms]) + padding / 2
-    members = [[index] for index in range(len(poses))]
-    while len(members) > 1:
-        merged = np.prod(np.maximum(high[:, None], high[None]) - np.minimum(low[:, None], low[None]), axis=-1)
-        volume = np.prod(high - low, axis=-1)
-        saving = volume[:, None] + volume[None] - merged
-        np.fill_diagonal(saving, -np.inf)
-        i, j = np.unravel_index(np.argmax(saving), saving.shape)
-        if saving[i, j] < 0:
-            break
-        i, j = min(i, j), max(i, j)
-        low[i], high[i] = np.minimum(low[i], low[j]), np.maximum(high[i], high[j])
-        low, high = np.delete(low, j, axis=0), np.delete(high, j, axis=0)
-        members[i] += members.pop(j)
-    centres, sizes = ((low + high) / 2).tolist(), (high - low).tolist()
-    return [(Box(tuple(centre), tuple(size)), group) for centre, size, group in zip(centres, sizes, members)]
+    together = Box.around(np.concatenate(atoms), padding)
+    apart = [Box.around(positions, padding) for positions in atoms]
+    if np.prod(together.size) <= sum(np.prod(box.size) for box in apart):
+        return [(together, list(range(len(poses))))]
+    return [(box, [index]) for index, box in enumerate(apart)]
 
 
 def vina_poses(
