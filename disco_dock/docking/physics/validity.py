@@ -53,7 +53,7 @@ def _protein_per_pose(protein: Path, poses: Sequence[Chem.Mol], radius: float | 
         positions = atom_positions(lines) if lines else None
     except ValueError:  # coordinates RDKit reads or refuses as a whole
         positions = None
-    if positions is None:
+    if positions is None or len(positions) == 0:
         return [load(protein)] * len(poses)
     proteins = []
     with tempfile.TemporaryDirectory(prefix="disco-dock-checks-") as folder:
