@@ -36,12 +36,13 @@ def save_graph(graph: HeteroData, path: str | Path) -> None:
 
 
 def is_current(path: str | Path) -> bool:
-    """Whether `path` is a cache file of this `CACHE_FORMAT` (an older one is made again)."""
+    """Whether `path` is a cache file that `load_graph` reads (missing, damaged or of an older
+    `CACHE_FORMAT`: it is made again)."""
     try:
-        content = torch.load(path, weights_only=True)
-    except Exception:  # missing or damaged: not current
+        load_graph(path)
+    except DataError:
         return False
-    return isinstance(content, dict) and content.get("format") == CACHE_FORMAT
+    return True
 
 
 def load_graph(path: str | Path) -> HeteroData:

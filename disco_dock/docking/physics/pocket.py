@@ -35,6 +35,7 @@ from rdkit.Chem import rdMolAlign
 from disco_dock.docking.pocket import Box
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import heavy_atoms, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
+from disco_dock.docking.physics.pdb_lines import atom_positions
 from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 
 BLIND_PADDING = 8.0
@@ -130,9 +131,7 @@ class VinaPocket:
 
     def _overhang(self, pdbqt: str) -> float:
         """How far (A) the farthest atom of a ligand PDBQT sticks out of the box; 0 inside."""
-        positions = np.array(
-            [[float(line[i : i + 8]) for i in (30, 38, 46)] for line in pdbqt.splitlines() if line.startswith(("ATOM", "HETATM"))]
-        )
+        positions = atom_positions(pdbqt.splitlines())
         offset = np.abs(positions - np.asarray(self.box.center)) - np.asarray(self.box.size) / 2
         return float(max(offset.max(), 0.0))
 

@@ -106,7 +106,7 @@ def receptor_pdbqt(protein: str | Path, near: Sequence[Box] | None = None) -> Re
         molecule.AddPolarHydrogens()
     lines, dropped = [], {}
     for line in conversion.WriteString(molecule).splitlines():
-        atom_type = line[77:].strip() if line.startswith(("ATOM", "HETATM")) else None
+        atom_type = line[77:].strip() if is_atom(line) else None
         if atom_type is not None and atom_type not in VINA_TYPES:
             dropped[atom_type] = dropped.get(atom_type, 0) + 1
             continue
