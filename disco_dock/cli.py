@@ -243,7 +243,7 @@ def decoys(
     ids: Path = typer.Option(None, help="File of complex names to use, one per line (a training or validation split)."),
     exhaustiveness: int = typer.Option(None, min=1, help="Vina's search effort [default: DecoyConfig's]."),
     poses: int = typer.Option(None, min=1, help="Vina poses per complex [default: DecoyConfig's]."),
-    time_cap: float = typer.Option(None, min=1, help="Seconds per complex before it counts as failed [default: DecoyConfig's]."),
+    time_cap: float = typer.Option(None, min=1, help="CPU seconds per complex before it counts as failed [default: DecoyConfig's]."),
     retry_failures: bool = typer.Option(False, "--retry-failures", help="Try again the complexes an earlier run failed on."),
     model: Path = typer.Option(None, help="Pocket model whose refined samples join each pool (as predict makes them)."),
     samples: int = typer.Option(None, min=1, help="Samples of --model per complex [default: DecoyConfig's]."),

@@ -44,7 +44,7 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     parser.add_argument("--vina-poses", type=int, default=BenchmarkConfig.vina_poses, help="Vina poses per complex, also as disco-dock-pocket-vina candidates")
     parser.add_argument("--no-posebusters", action="store_true", help="skip PoseBusters checks of the top-1 poses")
     parser.add_argument("--device", default="cpu", help="torch device for disco-dock")
-    parser.add_argument("--time-cap", type=float, help="seconds per complex and method; over it the complex is a miss (default: none)")
+    parser.add_argument("--time-cap", type=float, help="CPU seconds per complex and method; over it the complex is a miss (default: none)")
     parser.add_argument("--summary-only", action="store_true", help="only rewrite the summary from the records so far")
     args = parser.parse_args(argv)
     methods = VINA if args.methods is None and not args.variant else args.methods or ""

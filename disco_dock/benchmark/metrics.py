@@ -60,7 +60,11 @@ class MethodSummary:
     """Fraction whose top-1 pose passes every PoseBusters check (failure or unchecked = not valid); None if never checked."""
     posebusters_errors: int
     median_seconds: float | None
-    """Median runtime per complex, failures included."""
+    """Median runtime (wall-clock seconds) per complex, failures included."""
+    median_cpu_seconds: float | None
+    """Median CPU seconds per complex, failures included; None unless every record has them
+    (records made before 2026-12-03 keep only wall-clock time), so a busy machine's stretched
+    wall-clock times can be told from the work done."""
     plain_rmsd_fallbacks: int
     """Complexes whose RMSD is not symmetry-corrected."""
 
@@ -97,5 +101,6 @@ def summarize(records: list[dict]) -> MethodSummary:
         posebusters_valid_top1=valid / n if checked and n else None,
         posebusters_errors=sum(bool(check and check.get("error")) for check in checks),
         median_seconds=statistics.median(r["runtime_s"] for r in records) if n else None,
+        median_cpu_seconds=statistics.median(r["cpu_s"] for r in records) if n and all("cpu_s" in r for r in records) else None,
         plain_rmsd_fallbacks=sum(r.get("symmetry_corrected") is False for r in records),
     )

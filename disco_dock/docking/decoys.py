@@ -14,7 +14,7 @@ For each complex of a dataset folder (optionally restricted to a split file):
 
 Each complex is written to `OUT/<name>.npz` (positions (K, N, 3) in the crystal ligand's atom
 order, which is the preprocessed graph's, scores, RMSDs, sources, and the settings as JSON), by
-a child process with a time cap (`core.capped`); a complex over the cap or failing is listed in `failures.csv`
+a child process with a CPU-time cap (`core.capped`); a complex over the cap or failing is listed in `failures.csv`
 and counted as a miss. Complexes already in OUT are skipped, so an interrupted run resumes.
 """
 
@@ -61,7 +61,7 @@ class DecoyConfig(Settings):
     box_padding: float = BOX_PADDING
     """Box edge = the crystal ligand's extent + this (A, per axis), as the benchmark's boxes."""
     time_cap_s: float = 120.0
-    """A complex taking longer is abandoned and listed as a failure."""
+    """A complex taking more CPU seconds is abandoned and listed as a failure."""
     seed: int = 0
     """Seed of the starting conformer and of the diffusion samples; Vina gets seed + 1 (it reads 0
     as "pick one at random")."""

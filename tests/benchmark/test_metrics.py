@@ -71,6 +71,8 @@ def test_summary_fractions_and_failures_as_misses():
     assert summary.median_top1_rmsd == pytest.approx(5.0)  # median of 1, 3, 7, inf
     assert summary.posebusters_valid_top1 == 0.25 and summary.posebusters_errors == 1
     assert summary.median_seconds == 25.0
+    assert summary.median_cpu_seconds is None  # not every record has its CPU seconds
+    assert summarize([record | {"cpu_s": record["runtime_s"] / 2} for record in records]).median_cpu_seconds == 12.5
 
 
 def test_poses_are_reordered_to_the_crystal_atom_order():
@@ -138,13 +140,15 @@ def test_subset_names_must_differ(tmp_path):
 
 
 class SlowMethod:
-    """A fake method that takes `seconds` per complex, then returns the crystal pose."""
+    """A fake method that computes for `seconds` of CPU time per complex, then returns the crystal pose."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
 
     def __call__(self, complex_) -> MethodOutput:
-        time.sleep(self.seconds)
+        end = time.process_time() + self.seconds
+        while time.process_time() < end:
+            pass
         return MethodOutput(complex_.reference_positions[None], [0.0])
 
 
@@ -155,7 +159,8 @@ def test_a_method_over_the_time_cap_misses_that_complex(tmp_path):
     assert results["quick"]["top1_below"]["2.0"] == 1.0  # the value came back from the child process
     assert results["slow"]["n"] == 2 and results["slow"]["top1_below"]["5.0"] == 0.0
     slow = [json.loads(line) for line in (tmp_path / "out" / "slow.jsonl").read_text().splitlines()]
-    assert all(record["error"] == "over the time cap of 2 s" and record["runtime_s"] < 30 for record in slow)
+    assert all(record["error"] == "over the time cap of 2 CPU s" and record["runtime_s"] < 30 for record in slow)
+    assert all(record["cpu_s"] >= 1.9 for record in slow)  # the child's CPU time, counted once it ended
     assert json.loads((tmp_path / "out" / "bad.jsonl").read_text().splitlines()[0])["error"] == "RuntimeError: no pose today"
 
 

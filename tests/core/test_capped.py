@@ -1,4 +1,5 @@
-"""A capped call returns its value, or fails in one line: over the cap, raised, or died."""
+"""A capped call returns its value, or fails in one line: over its CPU seconds (or far over them
+in wall-clock time), raised, or died."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from disco_dock.core.capped import CappedCallError, call_capped
+from disco_dock.core.capped import WALL_CLOCK_FACTOR, CappedCallError, call_capped, cpu_seconds
 
 
 def test_the_value_comes_back_from_the_child() -> None:
@@ -16,11 +17,35 @@ def test_the_value_comes_back_from_the_child() -> None:
     assert np.array_equal(value, np.arange(100_000))
 
 
-def test_a_call_over_the_cap_is_stopped_and_reported() -> None:
+def test_a_call_over_its_cpu_seconds_is_stopped_and_reported() -> None:
     start = time.perf_counter()
-    with pytest.raises(CappedCallError, match="over the time cap of 0.5 s"):
+    with pytest.raises(CappedCallError, match="over the time cap of 1 CPU s"):
+        call_capped(_spin, seconds=1)
+    assert time.perf_counter() - start < 3 * WALL_CLOCK_FACTOR
+
+
+def test_a_call_that_waits_without_computing_is_stopped_by_the_wall_clock() -> None:
+    start = time.perf_counter()
+    with pytest.raises(CappedCallError, match="over the time cap: 1.5 s of wall-clock time"):
         call_capped(time.sleep, 30, seconds=0.5)
     assert time.perf_counter() - start < 10
+
+
+def test_cpu_seconds_count_a_capped_child_once_it_has_ended() -> None:
+    before = cpu_seconds()
+    call_capped(_busy_for, 0.3, seconds=30)
+    assert cpu_seconds() - before >= 0.25
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def _busy_for(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
 
 
 def test_an_error_in_the_call_becomes_one_line() -> None:
