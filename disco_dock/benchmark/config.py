@@ -15,15 +15,17 @@ LEARNED_ONLY = PhysicsConfig(refine=False, vina_search=False, check_validity=Fal
 METHOD_PHYSICS = {
     DISCO_BLIND: LEARNED_ONLY,
     DISCO_POCKET: LEARNED_ONLY,
-    DISCO_POCKET_REFINED: PhysicsConfig(refine=True, vina_search=False, rank_by="vina"),
-    DISCO_POCKET_VINA: PhysicsConfig(refine=True, vina_search=True),
+    DISCO_POCKET_REFINED: PhysicsConfig(refine=True, vina_search=False, rank_by="vina", energy_check=True),
+    DISCO_POCKET_VINA: PhysicsConfig(refine=True, vina_search=True, energy_check=True),
 }
 """disco-dock's methods by name and their physics stage: the learned model alone (confidence
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
 as candidates (exhaustiveness and number of poses: the run's Vina settings), ranked as `predict`
 ranks by default (`PhysicsConfig.rank_by` "auto": Vina's score). Records keep every pose's Vina
 score and confidence (the pose ranker's, when the model has one), so the summary also gives
-top-1 of the same pool ranked by Vina's score."""
+top-1 of the same pool ranked by Vina's score. The physics variants run PoseBusters' full "dock"
+checks, internal energy included (`predict` leaves it out by default), as every record since
+the checks came in did."""
 METHODS = (VINA, *METHOD_PHYSICS)
 """The methods the harness knows by name."""
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -116,6 +116,18 @@ def _fingerprint(spec: MethodSpec) -> dict:
     return fingerprint | ({"physics": spec.physics.to_dict()} if spec.physics else {})
 
 
+def _recorded_as(recorded, now) -> bool:
+    """Whether a record's fingerprint value agrees with the method's now: equal, or absent (a
+    record written before it was kept); for physics settings, every setting the record names has
+    its value now (a setting added since is not checked: the methods set each new one to keep
+    their behaviour before it, as `config.METHOD_PHYSICS` does for `energy_check`)."""
+    if recorded is None:
+        return True
+    if isinstance(recorded, dict) and isinstance(now, dict):
+        return all(key in now and now[key] == item for key, item in recorded.items())
+    return recorded == now
+
+
 def _check_same_method(out_dir: Path, done: dict[str, dict[str, dict]], specs: dict[str, MethodSpec]) -> None:
     """DataError when a method's records so far came from another model file or other physics
     settings than its own now (records written before they carried these are not checked)."""
@@ -123,7 +135,7 @@ def _check_same_method(out_dir: Path, done: dict[str, dict[str, dict]], specs: d
         if name not in specs:
             continue
         for key, value in _fingerprint(specs[name]).items():
-            others = [record[key] for record in records.values() if record.get(key) not in (None, value)]
+            others = [record[key] for record in records.values() if not _recorded_as(record.get(key), value)]
             if others:
                 what = f"another model file than {specs[name].model.path}" if key == "model_sha256" else "other physics settings"
                 raise DataError(_results_file(out_dir, name), f"records from {what}: use another --out or another method name")

@@ -26,8 +26,9 @@ class PoseVerdict:
 
 
 def posebusters_check(reference_mol: Chem.Mol, pose: np.ndarray, protein: Path) -> PoseVerdict:
-    """PoseBusters' `dock` checks of a pose (the crystal ligand's molecule at `pose`) in `protein`,
-    as the physics stage runs them (`docking.physics.check_poses`).
+    """PoseBusters' full `dock` checks of a pose (the crystal ligand's molecule at `pose`) in
+    `protein` (`docking.physics.check_poses`, the internal-energy check included whatever the
+    pipeline's `PhysicsConfig.energy_check`).
 
     Never raises: a failure to run the checks is returned as `valid=None` with the error.
     """

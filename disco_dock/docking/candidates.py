@@ -67,7 +67,7 @@ def physics_stage(
         if config.vina_search:
             pool += [DockedPose(found_pose.mol, 0, math.nan, index, VINA, found_pose.score) for index, found_pose in enumerate(found)]
     if config.check_validity:
-        checks = check_poses([pose.mol for pose in pool], protein)
+        checks = check_poses([pose.mol for pose in pool], protein, energy=config.energy_check)
         pool = [dataclasses.replace(pose, valid=check.passed, failed_checks=check.failed) for pose, check in zip(pool, checks, strict=True)]
     return pool
 

@@ -13,6 +13,7 @@ import pytest
 from disco_dock.benchmark.cli import main, parse_config
 from disco_dock.benchmark.config import BenchmarkConfig, Variant
 from disco_dock.benchmark.harness import read_records, run_benchmark
+from disco_dock.benchmark.methods import method_specs
 from disco_dock.docking.data.errors import DataError
 from tests.support.complexes import ligand_path, make_complex, protein_path
 
@@ -105,3 +106,15 @@ def test_records_made_with_other_physics_settings_are_refused(tmp_path, dataset,
     with pytest.raises(SystemExit) as exit_:
         main(argv, "test", out)
     assert exit_.value.code == 2 and "records from other physics settings" in capsys.readouterr().err
+
+
+def test_records_from_before_a_physics_setting_existed_are_resumed(tmp_path, dataset, model_files):
+    out = tmp_path / "out"
+    out.mkdir()
+    config = BenchmarkConfig(data_dir=dataset, out_dir=out, methods=("disco-dock-pocket-refined",), model=model_files["pocket"], posebusters=False)
+    physics = method_specs(config)["disco-dock-pocket-refined"].physics.to_dict()
+    del physics["energy_check"]  # added later, with the method keeping the behaviour before it
+    record = {"complex": "1ia1", "method": "disco-dock-pocket-refined", "runtime_s": 3.0, "error": "", "rmsds": [1.5], "physics": physics}
+    (out / "disco-dock-pocket-refined.jsonl").write_text(json.dumps(record) + "\n")
+    summary = run_benchmark(config, log=lambda _: None)
+    assert summary["results"]["all"]["disco-dock-pocket-refined"]["n"] == 1

@@ -1,7 +1,7 @@
 """Physical validity of poses: PoseBusters' "dock" checks against the protein.
 
 The "dock" configuration checks the pose on its own (sanitisation, bond lengths and angles,
-planarity, internal clashes and energy) and against the protein (minimum distances and volume
+planarity, internal clashes and energy; "dock_fast" is the same without the energy) and against the protein (minimum distances and volume
 overlaps with the protein, its cofactors and waters, and that the ligand is near the protein);
 no crystal pose is needed. A check that could not run (PoseBusters leaves it empty) counts as
 failed.
@@ -70,8 +70,11 @@ def check_poses(
     poses: Sequence[Chem.Mol],
     protein: str | Path,
     crop_radius: float | None = CROP_RADIUS,
+    energy: bool = True,
 ) -> list[PoseCheck]:
-    """PoseBusters' "dock" checks of every pose against the protein PDB file, one record per pose.
+    """PoseBusters' "dock" checks of every pose against the protein PDB file, one record per pose;
+    without `energy`, its "dock_fast" checks: the same but the internal-energy check, whose
+    ensemble of 50 conformers per molecule costs seconds.
 
     The protein file is read once per call: check the poses of a complex together. `crop_radius`
     None checks against the whole protein (slower, same verdicts; see the module docstring).
@@ -86,7 +89,7 @@ def check_poses(
     if not poses:
         return []
     _usable_rdkit_log_stream()
-    busters = PoseBusters(config="dock")
+    busters = PoseBusters(config="dock" if energy else "dock_fast")
     try:
         proteins = _protein_per_pose(Path(protein), poses, crop_radius, lambda path: safe_load_mol(path, **busters.config["loading"]["mol_cond"]))
         if any(mol is None for mol in proteins):

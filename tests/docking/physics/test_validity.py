@@ -33,3 +33,12 @@ def test_cropping_the_protein_keeps_the_verdicts(pocket) -> None:
     cropped = check_poses(poses, protein_path("1ia1"))
     assert cropped == check_poses(poses, protein_path("1ia1"), crop_radius=None)
     assert not cropped[-1].passed and cropped[-1].failed == ("protein-ligand_maximum_distance",)
+
+
+def test_without_the_energy_check_the_other_verdicts_stay() -> None:
+    squeezed = crystal("1ia1")
+    squeezed = with_positions(squeezed, 0.6 * squeezed.GetConformer().GetPositions())  # every bond too short, high energy
+    poses = [crystal("1ia1"), pushed_into_protein("1ia1", 2.0), squeezed]
+    full, fast = check_poses(poses, protein_path("1ia1")), check_poses(poses, protein_path("1ia1"), energy=False)
+    assert "internal_energy" in full[2].failed
+    assert [tuple(name for name in check.failed if name != "internal_energy") for check in full] == [check.failed for check in fast]
