@@ -18,6 +18,11 @@ clipped (that would change the pose) and the maps are not enlarged silently (tha
 map computation). Callers test poses with `contains` and build the box to hold the poses they
 will refine: `VinaPocket.around(protein, poses, padding)` for blind mode. During `refine` and
 `search` Vina's own out-of-grid penalty keeps the ligand inside the box.
+
+Setting a ligand costs Vina a table over every pair of its atoms (about 0.1-0.25 s for a
+drug-sized molecule, more than a local optimisation), so a pocket remembers the PDBQT Vina holds
+and does not set the same one again (the maps' molecule is usually also the first pose refined),
+and recomputing maps for another box keeps whatever ligand of the same atom types Vina holds.
 """
 
 from __future__ import annotations
@@ -74,6 +79,11 @@ def _check_box(receptor: ReceptorPDBQT, box: Box) -> None:
         raise PhysicsError(f"the receptor was cropped for other boxes than centre {box.center}, size {box.size}: prepare it for this one")
 
 
+def _atom_types(pdbqt: str) -> frozenset[str]:
+    """The AutoDock atom types of a ligand PDBQT (each atom line's last field)."""
+    return frozenset(line.split()[-1] for line in pdbqt.splitlines() if line.startswith(("ATOM", "HETATM")))
+
+
 def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int, ligand: str | None):
     """A `vina.Vina` with the receptor set and maps computed over `box`: for the atom types of the
     `ligand` PDBQT (Vina maps only the types of a ligand set before the maps), else for all."""
@@ -98,6 +108,10 @@ class VinaPocket:
         self.receptor, self.box, self.cpu, self.seed = receptor, box, cpu, seed
         self._ligand = ligand_pdbqt(ligand) if ligand is not None else None
         self._engine = _engine(receptor, box, cpu, seed, self._ligand)
+        self._held = self._ligand
+        """The ligand PDBQT Vina holds as set, or None when there is none or Vina has moved it."""
+        self._held_types = _atom_types(self._ligand) if self._ligand is not None else frozenset()
+        """The atom types of the ligand Vina holds, moved or not (those its next maps cover)."""
 
     @classmethod
     def prepare(cls, protein: str | Path, box: Box, cpu: int = 1, seed: int = 1, ligand: Chem.Mol | None = None) -> VinaPocket:
@@ -120,8 +134,8 @@ class VinaPocket:
         """Compute the maps over `box` instead (the receptor stays loaded: cheaper than a new
         pocket; the default search seed stays). The receptor must cover it (`ReceptorPDBQT.covers`)."""
         _check_box(self.receptor, box)
-        if self._ligand is not None:
-            self._engine.set_ligand_from_string(self._ligand)
+        if self._ligand is not None and self._held_types != _atom_types(self._ligand):
+            self._set_ligand(self._ligand)
         self._engine.compute_vina_maps(center=list(box.center), box_size=list(box.size))
         self.box = box
 
@@ -141,7 +155,13 @@ class VinaPocket:
         overhang = self._overhang(pdbqt)
         if overhang > 0:
             raise PhysicsError(f"the pose leaves the Vina box by {overhang:.2f} A: make the box bigger")
+        if pdbqt != self._held:
+            self._set_ligand(pdbqt)
+
+    def _set_ligand(self, pdbqt: str) -> None:
+        """Set the ligand PDBQT on Vina's engine and remember it."""
         self._engine.set_ligand_from_string(pdbqt)
+        self._held, self._held_types = pdbqt, _atom_types(pdbqt)
 
     def score(self, mol: Chem.Mol) -> float:
         """Vina's score of `mol`'s pose as it is (kcal/mol)."""
@@ -153,6 +173,7 @@ class VinaPocket:
         self._load(mol)
         unrefined = float(self._engine.score()[0])
         refined_score = float(self._engine.optimize(max_steps=max_steps)[0])
+        self._held = None  # Vina's ligand now has the refined pose
         with tempfile.TemporaryDirectory(prefix="disco-dock-vina-") as folder:  # Vina writes the pose to files only
             pose_file = Path(folder) / "pose.pdbqt"
             self._engine.write_pose(str(pose_file))
@@ -170,8 +191,15 @@ class VinaPocket:
         more map computation (Vina fixes the seed when it is created).
         """
         pdbqt = ligand_pdbqt(mol)
-        engine = self._engine if seed is None or seed == self.seed else _engine(self.receptor, self.box, self.cpu, seed, self._ligand)
-        engine.set_ligand_from_string(pdbqt)
+        if seed is None or seed == self.seed:
+            engine = self._engine
+            if pdbqt != self._held:
+                self._set_ligand(pdbqt)
+            self._held = None  # Vina's ligand ends at one of its poses
+        else:
+            engine = _engine(self.receptor, self.box, self.cpu, seed, self._ligand)
+            if pdbqt != self._ligand:
+                engine.set_ligand_from_string(pdbqt)
         engine.dock(exhaustiveness=exhaustiveness, n_poses=num_poses)
         poses = poses_from_pdbqt(engine.poses(n_poses=num_poses, energy_range=energy_range), mol)
         scores = engine.energies(n_poses=num_poses, energy_range=energy_range)[:, 0]

@@ -93,6 +93,15 @@ def test_maps_for_the_ligands_atom_types_give_the_same_scores(pocket) -> None:
     assert ligand_only.refine(start).score == pytest.approx(everything.refine(start).score, abs=1e-6)
 
 
+def test_poses_refined_in_turn_each_refine_as_on_a_fresh_pocket(pocket) -> None:
+    first, second = perturbed(crystal("1ia1"), seed=6), perturbed(crystal("1ia1"), seed=7)
+    reused = VinaPocket(pocket("1ia1").receptor, pocket("1ia1").box, ligand=first)  # Vina holds `first` already
+    in_turn = [reused.refine(first), reused.refine(second), reused.refine(first), reused.score(second)]
+    fresh = [VinaPocket(reused.receptor, reused.box, ligand=crystal("1ia1")).refine(mol) for mol in (first, second)]
+    assert [pose.score for pose in in_turn[:3]] == pytest.approx([fresh[0].score, fresh[1].score, fresh[0].score], abs=1e-6)
+    assert in_turn[3] == pytest.approx(fresh[1].unrefined_score, abs=1e-6)
+
+
 def test_a_pocket_moved_to_another_box_scores_as_one_made_there(pocket) -> None:
     here = pocket("1ia1")
     whole = receptor_pdbqt(protein_path("1ia1"))
