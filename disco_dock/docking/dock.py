@@ -6,6 +6,9 @@ the start), the complex graph is built (the receptor cropped around the pocket i
 `sampling.samples` copies are docked in batches of at most `sampling.batch_nodes` nodes, go
 through the physics stage and are ranked, poses out of place last. The same seed gives the same
 poses. `docking.writer` writes a result to files.
+
+`dock` is `sample` then `finish`: callers that put the same samples through several physics
+settings (the benchmark's pipeline variants) sample once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +152,87 @@ def docking_graph(name: str, receptor: Receptor, ligand: Ligand, pocket: Pocket 
     return graph
 
 
+@dataclass(frozen=True)
+class Samples:
+    """One complex's diffusion samples before the physics stage and the ranking (`sample`), and
+    what `finish` needs to complete them."""
+
+    name: str
+    mode: str
+    receptor: Receptor
+    ligand: Ligand
+    graph: HeteroData
+    """The complex graph docked (cropped to the pocket in pocket mode), ligand in its start conformer."""
+    pocket: Pocket | None
+    pool: list[DockedPose]
+    """The samples with finite coordinates, in sample order."""
+    batch_nodes: int
+    seconds: dict[str, float]
+    """Wall time of each stage so far (s): inputs, sampling."""
+
+
+def sample(
+    protein: str | Path | Receptor,
+    ligand: str | Path | Chem.Mol,
+    model: DockingModel,
+    pocket: Pocket | None = None,
+    sampling: SamplingConfig = SamplingConfig(),
+    device: str | torch.device = "cpu",
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> Samples:
+    """The diffusion samples of `dock` (its arguments but the physics), not yet through the
+    physics stage or ranked; `finish` completes them."""
+    report = progress or (lambda line: None)
+    clock = Stopwatch()
+    mode = docking_mode(pocket is not None, model.config.mode)
+    name = name or default_name(protein, ligand)
+    receptor = protein if isinstance(protein, Receptor) else read_protein(protein)
+    ligand_input = input_ligand(ligand)
+    graph = docking_graph(name, receptor, ligand_input, pocket, sampling.seed).to(device)
+    centre = graph[RECEPTOR].pos.mean(dim=0) if pocket is None else torch.tensor(pocket.centre, device=device)
+    generator = torch.Generator(device=device).manual_seed(sampling.seed)
+    clock.lap("inputs")
+    report(f"docking {name} ({mode}, {graph[RECEPTOR].num_nodes} residues): sampling {sampling.samples} poses")
+    pos = sample_graph(model, graph, sampling, centre.to(graph[LIGAND].pos.dtype), generator, report)
+    pool = finite_poses([DockedPose(posed(ligand_input.mol, sample_pos), 0, math.nan, sample) for sample, sample_pos in enumerate(pos)])
+    clock.lap("sampling")
+    return Samples(name, mode, receptor, ligand_input, graph, pocket, pool, sampling.batch_nodes, clock.seconds)
+
+
+def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = PhysicsConfig(), progress: Progress | None = None) -> DockingResult:
+    """`samples` through the physics stage (as `physics` asks), confidences, placement flags and
+    the ranking: `dock`'s result. `model` is the one that sampled them (its confidence model and
+    pose ranker are used). ValueError for a search without a pocket or a physics stage on a
+    receptor given in memory."""
+    report = progress or (lambda line: None)
+    clock = Stopwatch()
+    pocket, receptor, graph, pool = samples.pocket, samples.receptor, samples.graph, samples.pool
+    physics = physics.for_mode(pocket is not None)
+    if physics.uses_vina or physics.check_validity:
+        if receptor.path is None:
+            raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
+        report(f"physics stage: {'Vina refinement, ' if physics.refine else ''}{'Vina search, ' if physics.vina_search else ''}"
+               f"{'PoseBusters checks ' if physics.check_validity else ''}of {len(pool)} poses")  # fmt: skip
+        start = posed(samples.ligand.mol, graph[LIGAND].pos)
+        pool = physics_stage(pool, start, receptor.path, pocket, physics)
+        clock.lap("physics")
+    positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=graph[LIGAND].pos.dtype, device=graph[LIGAND].pos.device)
+    pool = [
+        dataclasses.replace(pose, confidence=float(value))
+        for pose, value in zip(pool, confidences(model, graph, positions, samples.batch_nodes))
+    ]
+    protein_atoms = protein_tree(read_heavy_atoms(receptor.path)) if receptor.path is not None else None
+    reach = protein_atoms if protein_atoms is not None else protein_tree(receptor.ca)
+    pool = flag_placements(pool, reach, pocket.box if pocket else None, physics.contact_distance)
+    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics)
+    if not any(math.isfinite(pose.confidence) for pose in poses):
+        warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
+                      f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip
+    clock.lap("ranking")
+    return DockingResult(samples.name, samples.mode, poses, receptor.path, samples.seconds | clock.seconds)
+
+
 def dock(
     protein: str | Path | Receptor,
     ligand: str | Path | Chem.Mol,
@@ -163,50 +248,15 @@ def dock(
     `Receptor`): the ranked poses, in memory. `name` defaults to `default_name`; `progress`
     receives a line per stage.
 
-    The diffusion samples then go through the physics stage (`candidates.physics_stage`:
-    refinement, Vina's search, validity, as `physics` asks) and are ranked (`candidates.rank_pool`);
-    poses out of reach of the protein or outside the pocket's box are flagged and ranked last
+    The diffusion samples (`sample`) then go through the physics stage (`candidates.physics_stage`:
+    refinement, Vina's search, validity, as `physics` asks) and are ranked (`candidates.rank_pool`;
+    `finish`); poses out of reach of the protein or outside the pocket's box are flagged and ranked last
     (`placement`). The mode is `docking_mode`'s: ValueError when a pocket model gets no `pocket`;
     a blind model given a pocket docks there, with a warning. DataError on bad input; an empty
     pocket is a DataError naming the protein file (an `EmptyPocketError` for a `Receptor`).
     """
-    report = progress or (lambda line: None)
-    clock = Stopwatch()
-    physics = physics.for_mode(pocket is not None)  # before any work: a search needs a pocket
-    mode = docking_mode(pocket is not None, model.config.mode)
-    name = name or default_name(protein, ligand)
-    receptor = protein if isinstance(protein, Receptor) else read_protein(protein)
-    ligand_input = input_ligand(ligand)
-    graph = docking_graph(name, receptor, ligand_input, pocket, sampling.seed).to(device)
-    centre = graph[RECEPTOR].pos.mean(dim=0) if pocket is None else torch.tensor(pocket.centre, device=device)
-    generator = torch.Generator(device=device).manual_seed(sampling.seed)
-    clock.lap("inputs")
-    report(f"docking {name} ({mode}, {graph[RECEPTOR].num_nodes} residues): sampling {sampling.samples} poses")
-    pos = sample_graph(model, graph, sampling, centre.to(graph[LIGAND].pos.dtype), generator, report)
-    pool = finite_poses([DockedPose(posed(ligand_input.mol, sample_pos), 0, math.nan, sample) for sample, sample_pos in enumerate(pos)])
-    clock.lap("sampling")
-    if physics.uses_vina or physics.check_validity:
-        if receptor.path is None:
-            raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
-        report(f"physics stage: {'Vina refinement, ' if physics.refine else ''}{'Vina search, ' if physics.vina_search else ''}"
-               f"{'PoseBusters checks ' if physics.check_validity else ''}of {len(pool)} poses")  # fmt: skip
-        start = posed(ligand_input.mol, graph[LIGAND].pos)
-        pool = physics_stage(pool, start, receptor.path, pocket, physics)
-        clock.lap("physics")
-    positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=pos.dtype, device=pos.device)
-    pool = [
-        dataclasses.replace(pose, confidence=float(value))
-        for pose, value in zip(pool, confidences(model, graph, positions, sampling.batch_nodes))
-    ]
-    protein_atoms = protein_tree(read_heavy_atoms(receptor.path)) if receptor.path is not None else None
-    reach = protein_atoms if protein_atoms is not None else protein_tree(receptor.ca)
-    pool = flag_placements(pool, reach, pocket.box if pocket else None, physics.contact_distance)
-    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics)
-    if not any(math.isfinite(pose.confidence) for pose in poses):
-        warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
-                      f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip
-    clock.lap("ranking")
-    return DockingResult(name, mode, poses, receptor.path, clock.seconds)
+    physics.for_mode(pocket is not None)  # before any work: a search needs a pocket
+    return finish(sample(protein, ligand, model, pocket, sampling, device, name, progress), model, physics, progress)
 
 
 class Stopwatch:
