@@ -40,7 +40,7 @@ from rdkit.Chem import rdMolAlign
 from disco_dock.docking.pocket import Box
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import heavy_atoms, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
-from disco_dock.docking.physics.pdb_lines import atom_positions
+from disco_dock.docking.physics.pdb_lines import atom_positions, is_atom
 from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 
 BLIND_PADDING = 8.0
@@ -81,7 +81,7 @@ def _check_box(receptor: ReceptorPDBQT, box: Box) -> None:
 
 def _atom_types(pdbqt: str) -> frozenset[str]:
     """The AutoDock atom types of a ligand PDBQT (each atom line's last field)."""
-    return frozenset(line.split()[-1] for line in pdbqt.splitlines() if line.startswith(("ATOM", "HETATM")))
+    return frozenset(line.split()[-1] for line in pdbqt.splitlines() if is_atom(line))
 
 
 def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int, ligand: str | None):
@@ -135,7 +135,7 @@ class VinaPocket:
         pocket; the default search seed stays). The receptor must cover it (`ReceptorPDBQT.covers`)."""
         _check_box(self.receptor, box)
         if self._ligand is not None and self._held_types != _atom_types(self._ligand):
-            self._set_ligand(self._ligand)
+            self._hold(self._ligand)
         self._engine.compute_vina_maps(center=list(box.center), box_size=list(box.size))
         self.box = box
 
@@ -155,12 +155,12 @@ class VinaPocket:
         overhang = self._overhang(pdbqt)
         if overhang > 0:
             raise PhysicsError(f"the pose leaves the Vina box by {overhang:.2f} A: make the box bigger")
-        if pdbqt != self._held:
-            self._set_ligand(pdbqt)
+        self._hold(pdbqt)
 
-    def _set_ligand(self, pdbqt: str) -> None:
-        """Set the ligand PDBQT on Vina's engine and remember it."""
-        self._engine.set_ligand_from_string(pdbqt)
+    def _hold(self, pdbqt: str) -> None:
+        """Set the ligand PDBQT on Vina's engine, unless Vina holds it already, and remember it."""
+        if pdbqt != self._held:
+            self._engine.set_ligand_from_string(pdbqt)
         self._held, self._held_types = pdbqt, _atom_types(pdbqt)
 
     def score(self, mol: Chem.Mol) -> float:
@@ -193,8 +193,7 @@ class VinaPocket:
         pdbqt = ligand_pdbqt(mol)
         if seed is None or seed == self.seed:
             engine = self._engine
-            if pdbqt != self._held:
-                self._set_ligand(pdbqt)
+            self._hold(pdbqt)
             self._held = None  # Vina's ligand ends at one of its poses
         else:
             engine = _engine(self.receptor, self.box, self.cpu, seed, self._ligand)
