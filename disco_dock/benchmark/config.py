@@ -32,7 +32,7 @@ VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """What a variant's name may look like (it names its `.jsonl` file and its table row)."""
 
 
-def _name_and_path(text: str) -> tuple[str, Path] | None:
+def name_and_path(text: str) -> tuple[str, Path] | None:
     """The name and the path (user-expanded) of a "NAME=PATH" option, or None when either is missing."""
     name, equals, path = (part.strip() for part in text.partition("="))
     return (name, Path(path).expanduser()) if equals and name and path else None
@@ -48,7 +48,7 @@ class Variant:
     @classmethod
     def parse(cls, text: str) -> "Variant":
         """A variant from "NAME=MODEL_FILE"; ValueError otherwise."""
-        named = _name_and_path(text)
+        named = name_and_path(text)
         if named is None:
             raise ValueError(f"--variant {text!r}: expected NAME=MODEL_FILE")
         return cls(*named)
@@ -64,7 +64,7 @@ class Subset:
     @classmethod
     def parse(cls, text: str) -> Subset:
         """A subset from "NAME=IDS_FILE"; ValueError otherwise."""
-        named = _name_and_path(text)
+        named = name_and_path(text)
         if named is None or not VARIANT_NAME.fullmatch(named[0]):
             raise ValueError(f"--subset {text!r}: expected NAME=IDS_FILE (NAME of letters, digits, '.', '_', '-')")
         return cls(*named)

@@ -7,7 +7,9 @@ reason (a failure is a miss in every fraction, never dropped; `BenchmarkConfig.t
 each method's time per complex). A rerun skips the complexes already in the file, so an
 interrupted run resumes (and refuses to go on with another model file or other physics
 settings). `summary.json` and `summary.md` are rewritten at the end from everything in the
-files for the selected complexes.
+files for the selected complexes. Every pose itself (heavy atoms, rank order) is kept in
+`<out_dir>/poses/<method>/<complex>.npz` (`read_poses`), written before its record, so that a
+pool can be ranked again later without docking again (`benchmark.rerank`).
 
 The methods (`methods.py`) are Vina and disco-dock's pipelines by name, and any number of
 disco-dock model bundles under names of their own (`config.Variant`), each in its bundle's mode.
@@ -29,6 +31,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.methods import Method, MethodSpec, make_method, method_specs
@@ -61,7 +65,39 @@ def _append_record(out_dir: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def run_method(method: Method, name: str, complex_: RedockingComplex, config: BenchmarkConfig) -> dict:
+def poses_file(out_dir: Path, method: str, complex_name: str) -> Path:
+    """Where `method`'s poses of one complex are kept."""
+    return out_dir / "poses" / method / f"{complex_name}.npz"
+
+
+def save_poses(out_dir: Path, method: str, complex_name: str, poses: np.ndarray) -> None:
+    """Keep a method's poses (K, N, 3) of one complex (a temporary file, then a rename)."""
+    path = poses_file(out_dir, method, complex_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(temporary, positions=np.asarray(poses, dtype=np.float32))
+    os.replace(temporary, path)
+
+
+def read_poses(out_dir: Path, method: str, complex_name: str) -> np.ndarray | None:
+    """The poses (K, N, 3) kept for a method's record of one complex, in its rank order (None when
+    none were kept: a failure, or a record from before poses were kept)."""
+    path = poses_file(out_dir, method, complex_name)
+    if not path.is_file():
+        return None
+    with np.load(path) as stored:
+        return stored["positions"]
+
+
+@dataclass(frozen=True)
+class MethodRun:
+    """One method's record of one complex, and its poses (None on a failure)."""
+
+    record: dict
+    poses: np.ndarray | None = None
+
+
+def run_method(method: Method, name: str, complex_: RedockingComplex, config: BenchmarkConfig) -> MethodRun:
     """One method on one complex (within `config.time_cap_s`, when set), scored; a failure becomes
     a record with its reason. The record keeps the call's wall-clock and CPU seconds."""
     record: dict = {"complex": complex_.name, "method": name, "start": complex_.start_source, "box": complex_.box_source}
@@ -73,9 +109,9 @@ def run_method(method: Method, name: str, complex_: RedockingComplex, config: Be
     try:
         output = method(complex_) if config.time_cap_s is None else call_capped(method, complex_, seconds=config.time_cap_s)
     except CappedCallError as error:  # over the cap, or failed in the child: the reason is one line already
-        return record | timed() | {"error": str(error)[:500]}
+        return MethodRun(record | timed() | {"error": str(error)[:500]})
     except Exception as error:  # any failure of a method is a miss, recorded with its reason
-        return record | timed() | {"error": f"{type(error).__name__}: {error}"[:500]}
+        return MethodRun(record | timed() | {"error": f"{type(error).__name__}: {error}"[:500]})
     record |= timed()
     rmsds = pose_rmsds(complex_.crystal.mol, output.poses)
     record |= {
@@ -88,7 +124,7 @@ def run_method(method: Method, name: str, complex_: RedockingComplex, config: Be
     }
     if config.posebusters and rmsds.values:
         record["posebusters"] = dataclasses.asdict(posebusters_check(complex_.crystal.mol, output.poses[0], complex_.protein))
-    return record
+    return MethodRun(record, output.poses if rmsds.values else None)
 
 
 @dataclass(frozen=True)
@@ -168,11 +204,13 @@ def run_benchmark(
             complex_ = load_complex(source, config.seed, config.box_padding)
         except Exception as error:  # unreadable inputs: a miss for every method, with the reason
             reason = f"inputs: {type(error).__name__}: {error}"[:500]
-            records = [{"complex": source.name, "method": name, "runtime_s": 0.0, "error": reason} for name in todo]
+            runs = [MethodRun({"complex": source.name, "method": name, "runtime_s": 0.0, "error": reason}) for name in todo]
         else:
-            records = [run_method(methods[name], name, complex_, config) for name in todo]
-        for record in records:
-            record |= fingerprints.get(record["method"], {})
+            runs = [run_method(methods[name], name, complex_, config) for name in todo]
+        for run in runs:
+            record = run.record | fingerprints.get(run.record["method"], {})
+            if run.poses is not None:
+                save_poses(config.out_dir, record["method"], source.name, run.poses)
             _append_record(config.out_dir, record)
             top1 = f"top-1 {record['rmsds'][0]:.2f} A" if record.get("rmsds") else record["error"]
             log(f"[{index}/{len(selection.sources)}] {source.name} {record['method']}: {top1}, {record['runtime_s']:.1f} s")

@@ -150,6 +150,7 @@ class DiscoDockMethod:
             "sources": [pose.source for pose in result.poses],
             "vina_scores": [pose.vina_score for pose in result.poses],
             "valid": [pose.valid for pose in result.poses],
+            "flags": [pose.flag for pose in result.poses],
         }
         return MethodOutput(np.stack(poses), result.confidences.tolist(), details=details)
 

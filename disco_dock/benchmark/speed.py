@@ -195,7 +195,7 @@ def time_vina(sources: list[ComplexSource], config: SpeedConfig, log: Log) -> di
     bench = BenchmarkConfig(data_dir=posebusters_dir(), out_dir=config.out_dir, posebusters=False, seed=config.seed)
     method, runs = VinaMethod(bench), []
     for source in sources:
-        record = run_method(method, VINA, load_complex(source, bench.seed, bench.box_padding), bench)
+        record = run_method(method, VINA, load_complex(source, bench.seed, bench.box_padding), bench).record
         top1 = record["rmsds"][0] if record.get("rmsds") else None
         runs.append({"complex": source.name, "seconds": record["runtime_s"], "top1_rmsd": top1, "error": record["error"]})
         log(f"vina, {source.name}: {record['runtime_s']:.2f} s {record['error']}")

@@ -1,0 +1,174 @@
+"""Ranking a benchmark run's candidate pools again, with pose rankers made after it ran.
+
+A disco-dock method with Vina in its physics stage records, per complex, every candidate's RMSD,
+Vina score and (`harness.read_poses`) its heavy-atom positions. That is all a pose ranker
+(`docking.ranking`) needs besides the protein, so any number of rankers can be compared on the
+very pools the run made, beside Vina's score and the best pose of the pool (the ceiling), without
+docking again: `benchmarks/rerank.py`.
+
+Each ranker picks the pose it gives the highest probability, Vina's score the lowest score (as the
+harness's "by Vina score" column: no validity ordering in either). A complex the method failed on
+is a miss in every column; one whose poses were not kept (a record from before they were) is left
+out and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from disco_dock.benchmark.harness import read_poses, read_records
+from disco_dock.docking.data.discover import ComplexSource
+from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.protein import read_heavy_atoms
+from disco_dock.docking.ranking.features import pose_features, protein_tree
+from disco_dock.docking.ranking.model import PoseRanker
+
+SUCCESS_RMSD = 2.0
+VINA_SCORE, BEST_OF_POOL = "vina score", "best of pool"
+
+
+@dataclass(frozen=True)
+class PoolPicks:
+    """One complex: the RMSD of the pose each ranking picks (infinite for a failed complex)."""
+
+    complex: str
+    picked_rmsd: dict[str, float]
+    """By ranking name: the rankers' names, `VINA_SCORE` and `BEST_OF_POOL`."""
+
+
+@dataclass(frozen=True)
+class RerankSummary:
+    """Top-1 under 2 A per ranking over the complexes of one subset."""
+
+    complexes: int
+    top1_below_2A: dict[str, float]
+
+
+def load_ranker(path: Path) -> PoseRanker:
+    """The pose ranker in `path`: a `disco-dock train-ranker` run's ranker.pt, or a model bundle
+    holding one. DataError when the file holds neither."""
+    from disco_dock.docking.bundle import DockingModel
+
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds on files that are not its own
+        raise DataError(path, f"not a ranker or model file ({type(error).__name__})") from error
+    if isinstance(stored, dict) and "ranker" in stored and "config" in stored:
+        ranker = PoseRanker(stored["config"]["hidden"], stored["config"]["layers"])
+        ranker.load_state_dict(stored["ranker"])
+        return ranker.eval()
+    ranker = DockingModel.load(path).ranker
+    if ranker is None:
+        raise DataError(path, "the model bundle holds no pose ranker (add one with disco-dock train-ranker --into)")
+    return ranker.eval()
+
+
+def pool_picks(record: dict, positions: np.ndarray | None, protein: Path | None, rankers: dict[str, PoseRanker]) -> PoolPicks | None:
+    """The picks of every ranking in one record's pool (None when the record's poses were not kept);
+    a failed record, or a pool without every Vina score, is a miss for every ranking."""
+    names = [*rankers, VINA_SCORE, BEST_OF_POOL]
+    miss = PoolPicks(record["complex"], {name: math.inf for name in names})
+    if record.get("error") or not record.get("rmsds"):
+        return miss
+    if positions is None:
+        return None
+    scores = np.array([math.nan if value is None else value for value in record.get("vina_scores") or []], dtype=np.float64)
+    rmsds = np.asarray(record["rmsds"], dtype=np.float64)
+    if len(scores) != len(rmsds) or len(positions) != len(rmsds) or not np.isfinite(scores).all():
+        return miss
+    pool = positions.astype(np.float64)
+    features = torch.as_tensor(pose_features(pool, scores, pool, scores, protein_tree(read_heavy_atoms(protein)), same=True), dtype=torch.float32)
+    picked = {name: float(rmsds[int(torch.argmax(ranker.probabilities(features)))]) for name, ranker in rankers.items()}
+    return PoolPicks(record["complex"], picked | {VINA_SCORE: float(rmsds[np.argmin(scores)]), BEST_OF_POOL: float(rmsds.min())})
+
+
+def rerank_method(
+    out_dir: Path, method: str, sources: dict[str, ComplexSource], names: list[str], rankers: dict[str, PoseRanker]
+) -> tuple[list[PoolPicks], list[str]]:
+    """The picks on `method`'s recorded pools of the named complexes (in that order, those with a
+    record), and the complexes left out because their poses were not kept."""
+    records = read_records(out_dir, method)
+    if not records:
+        raise DataError(out_dir, f"no records of method {method}")
+    picks, left_out = [], []
+    for name in names:
+        if name not in records:
+            continue
+        source = sources.get(name)
+        result = pool_picks(records[name], read_poses(out_dir, method, name), source and source.protein, rankers)
+        if result is None:
+            left_out.append(name)
+        else:
+            picks.append(result)
+    return picks, left_out
+
+
+def summarize_picks(picks: list[PoolPicks]) -> RerankSummary:
+    """The fraction of complexes whose pick is under 2 A, per ranking."""
+    rankings = list(picks[0].picked_rmsd) if picks else []
+    return RerankSummary(len(picks), {name: float(np.mean([p.picked_rmsd[name] < SUCCESS_RMSD for p in picks])) for name in rankings})
+
+
+def markdown(summaries: dict[str, RerankSummary]) -> str:
+    """One table: a row per subset, a column per ranking."""
+    rankings = next((list(s.top1_below_2A) for s in summaries.values() if s.complexes), [])
+    rows = ["| complexes | N | " + " | ".join(f"top-1 < 2 A by {name}" for name in rankings) + " |", "|" + " --- |" * (len(rankings) + 2)]
+    for subset, summary in summaries.items():
+        cells = " | ".join(f"{100 * summary.top1_below_2A[name]:.1f} %" for name in rankings)
+        rows.append(f"| {subset} | {summary.complexes} | {cells} |")
+    return "\n".join(rows)
+
+
+def write_rerank(out: Path, summaries: dict[str, RerankSummary], picks: list[PoolPicks], about: dict) -> None:
+    """`out.json` (settings, summaries, per-complex picks) and `out.md` (the table)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"complex": p.complex, "picked_rmsd": {k: v if math.isfinite(v) else None for k, v in p.picked_rmsd.items()}} for p in picks]
+    content = about | {"summaries": {name: asdict(summary) for name, summary in summaries.items()}, "picks": rows}
+    out.with_suffix(".json").write_text(json.dumps(content, indent=2, default=str) + "\n")
+    out.with_suffix(".md").write_text(markdown(summaries) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`benchmarks/rerank.py`: rank a run's recorded pools with the given rankers; prints the table
+    and writes `--out`.json/.md. Bad input: one line on stderr, exit status 2."""
+    import argparse
+    import sys
+
+    from disco_dock.benchmark.config import Subset, name_and_path
+    from disco_dock.docking.data.discover import discover_complexes, read_ids
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, required=True, help="the benchmark run's output folder")
+    parser.add_argument("--method", required=True, help="the method whose pools to rank (e.g. disco-dock-pocket-vina)")
+    parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
+    parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
+    parser.add_argument("--subset", action="append", default=[], metavar="NAME=IDS_FILE", help="also report these complexes on their own (repeatable)")
+    parser.add_argument("--out", type=Path, help="output path without suffix (default: RESULTS/rerank-METHOD)")
+    args = parser.parse_args(argv)
+    try:
+        rankers = {}
+        for text in args.ranker:
+            named = name_and_path(text)
+            if named is None:
+                raise ValueError(f"--ranker {text!r}: expected NAME=FILE")
+            rankers[named[0]] = load_ranker(named[1])
+        subsets = [Subset.parse(text) for text in args.subset]
+        sources = {source.name: source for source in discover_complexes(args.data_dir)}
+        names = list(read_records(args.results, args.method))
+        picks, left_out = rerank_method(args.results, args.method, sources, names, rankers)
+        groups = {"all": picks} | {subset.name: [p for p in picks if p.complex in set(read_ids(subset.ids))] for subset in subsets}
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    summaries = {name: summarize_picks(group) for name, group in groups.items()}
+    about = {"command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker, "left_out": left_out}
+    write_rerank(args.out or args.results / f"rerank-{args.method}", summaries, picks, about)
+    print(markdown(summaries))
+    if left_out:
+        print(f"{len(left_out)} complexes left out: their poses were not kept (records from before poses were kept)")

@@ -1,0 +1,105 @@
+"""Kept poses and reranking: the harness keeps every pose of a record, and recorded pools can be
+ranked again by other rankers, beside Vina's score and the best of the pool."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from disco_dock.benchmark.config import BenchmarkConfig
+from disco_dock.benchmark.harness import poses_file, read_poses, read_records, run_benchmark
+from disco_dock.benchmark.methods import MethodOutput
+from disco_dock.benchmark.rerank import BEST_OF_POOL, VINA_SCORE, load_ranker, main, pool_picks, rerank_method, summarize_picks
+from disco_dock.docking.data.discover import discover_complexes
+from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.ranking.model import PoseRanker
+from tests.support.complexes import ligand_path, make_complex, protein_path
+
+OFFSET = np.array([3.0, 0.0, 0.0])
+"""The decoy of each fake pool: the crystal pose moved 3 A (RMSD 3 A)."""
+
+
+def two_pose_pool(complex_) -> MethodOutput:
+    """A fake pipeline: a decoy with the better Vina score first, the crystal pose second."""
+    crystal = complex_.reference_positions
+    details = {"vina_scores": [-9.0, -5.0], "sources": ["vina", "diffusion"]}
+    return MethodOutput(np.stack([crystal + OFFSET, crystal]), [0.9, 0.1], details=details)
+
+
+def failing(complex_) -> MethodOutput:
+    raise RuntimeError("no pose today")
+
+
+class WorseScoreIsBetter:
+    """A stand-in ranker: probability rises with the Vina score (feature 0), so it picks the worst-scored pose."""
+
+    def probabilities(self, features: torch.Tensor) -> torch.Tensor:
+        return features[:, 0]
+
+
+@pytest.fixture
+def run(tmp_path):
+    data = tmp_path / "data"
+    for name in ("1ia1", "1of6"):
+        make_complex(data, name, protein_path(name), ligand_path(name))
+    config = BenchmarkConfig(data_dir=data, out_dir=tmp_path / "out", posebusters=False)
+    run_benchmark(config, {"pool": two_pose_pool, "broken": failing}, log=lambda _: None)
+    return config
+
+
+def test_every_pose_of_a_record_is_kept_in_rank_order(run):
+    for name, record in read_records(run.out_dir, "pool").items():
+        poses = read_poses(run.out_dir, "pool", name)
+        assert poses.shape[0] == len(record["rmsds"]) == 2
+        assert np.sqrt(((poses[0] - poses[1]) ** 2).sum(-1).mean()) == pytest.approx(3.0, abs=1e-4)
+    assert not poses_file(run.out_dir, "broken", "1ia1").exists()
+    assert read_poses(run.out_dir, "broken", "1ia1") is None
+
+
+def test_recorded_pools_are_ranked_again(run):
+    sources = {source.name: source for source in discover_complexes(run.data_dir)}
+    picks, left_out = rerank_method(run.out_dir, "pool", sources, ["1ia1", "1of6"], {"worst": WorseScoreIsBetter()})
+    assert not left_out and [pick.complex for pick in picks] == ["1ia1", "1of6"]
+    assert summarize_picks(picks).top1_below_2A == {"worst": 1.0, VINA_SCORE: 0.0, BEST_OF_POOL: 1.0}
+
+
+def test_failures_are_misses_and_pools_without_kept_poses_are_left_out(run):
+    (failed,) = [record for name, record in read_records(run.out_dir, "broken").items() if name == "1ia1"]
+    assert pool_picks(failed, None, None, {"worst": WorseScoreIsBetter()}).picked_rmsd["worst"] == float("inf")
+    poses_file(run.out_dir, "pool", "1of6").unlink()
+    sources = {source.name: source for source in discover_complexes(run.data_dir)}
+    picks, left_out = rerank_method(run.out_dir, "pool", sources, ["1ia1", "1of6"], {})
+    assert left_out == ["1of6"] and len(picks) == 1
+
+
+def test_rerank_script_writes_its_table_and_loads_a_train_ranker_file(run, tmp_path, capsys):
+    ranker_file = tmp_path / "ranker.pt"
+    torch.save({"config": {"hidden": 8, "layers": 1}, "ranker": PoseRanker(8, 1).state_dict()}, ranker_file)
+    assert isinstance(load_ranker(ranker_file), PoseRanker)
+    main(["--results", str(run.out_dir), "--method", "pool", "--data-dir", str(run.data_dir), "--ranker", f"fresh={ranker_file}"])
+    written = json.loads((run.out_dir / "rerank-pool.json").read_text())
+    assert written["summaries"]["all"]["complexes"] == 2
+    assert written["summaries"]["all"]["top1_below_2A"][VINA_SCORE] == 0.0
+    assert "top-1 < 2 A by fresh" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [(["--method", "nothing"], "no records of method nothing"), (["--method", "pool", "--ranker", "x"], "expected NAME=FILE")],
+)
+def test_bad_rerank_input_exits_2_with_one_line(run, capsys, arguments, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--results", str(run.out_dir), "--data-dir", str(run.data_dir), *arguments])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_a_file_without_a_ranker_is_refused(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not torch")
+    with pytest.raises(DataError, match="not a ranker or model file"):
+        load_ranker(junk)
