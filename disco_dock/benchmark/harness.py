@@ -11,6 +11,10 @@ files for the selected complexes. Every pose itself (heavy atoms, rank order) is
 `<out_dir>/poses/<method>/<complex>.npz` (`read_poses`), written before its record, so that a
 pool can be ranked again later without docking again (`benchmark.rerank`).
 
+disco-dock methods that sample alike (one model, one sampling) make their diffusion samples once
+per complex and put them each through their own physics stage (`run_complex`); each record counts
+the shared sampling in its time and its cap, so its time is what the method alone would take.
+
 The methods (`methods.py`) are Vina and disco-dock's pipelines by name, and any number of
 disco-dock model bundles under names of their own (`config.Variant`), each in its bundle's mode.
 """
@@ -35,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from disco_dock.benchmark.config import BenchmarkConfig
-from disco_dock.benchmark.methods import Method, MethodSpec, make_method, method_specs
+from disco_dock.benchmark.methods import Method, MethodSpec, StagedMethod, make_method, method_specs
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, posebusters_check, summarize
 from disco_dock.core.capped import CappedCallError, call_capped, cpu_seconds
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
@@ -97,21 +101,45 @@ class MethodRun:
     poses: np.ndarray | None = None
 
 
-def run_method(method: Method, name: str, complex_: RedockingComplex, config: BenchmarkConfig) -> MethodRun:
-    """One method on one complex (within `config.time_cap_s`, when set), scored; a failure becomes
-    a record with its reason. The record keeps the call's wall-clock and CPU seconds."""
+@dataclass(frozen=True)
+class Spent:
+    """What a method's call has used before it starts: its part of a stage shared with other
+    methods (the diffusion samples of several pipelines), counted in its time and its cap."""
+
+    runtime_s: float = 0.0
+    cpu_s: float = 0.0
+    shared_with: tuple[str, ...] = ()
+
+
+def _call(function: Callable, argument, cap_s: float | None):
+    """`function(argument)`, in a capped child process when `cap_s` is set."""
+    return function(argument) if cap_s is None else call_capped(function, argument, seconds=cap_s)
+
+
+def _failure(error: Exception) -> str:
+    """A failed call's reason in one line (a capped call's reason is one line already)."""
+    return str(error)[:500] if isinstance(error, CappedCallError) else f"{type(error).__name__}: {error}"[:500]
+
+
+def run_method(method: Method, name: str, complex_: RedockingComplex, config: BenchmarkConfig, spent: Spent = Spent()) -> MethodRun:
+    """One method on one complex (within `config.time_cap_s` less what `spent` used, when set),
+    scored; a failure becomes a record with its reason. The record keeps the call's wall-clock and
+    CPU seconds, `spent`'s included."""
     record: dict = {"complex": complex_.name, "method": name, "start": complex_.start_source, "box": complex_.box_source}
+    if spent.shared_with:
+        record["shared_stage"] = {"methods": list(spent.shared_with), "runtime_s": spent.runtime_s, "cpu_s": spent.cpu_s}
     start, start_cpu = time.perf_counter(), cpu_seconds()
 
     def timed() -> dict:
-        return {"runtime_s": time.perf_counter() - start, "cpu_s": cpu_seconds() - start_cpu}
+        return {"runtime_s": spent.runtime_s + time.perf_counter() - start, "cpu_s": spent.cpu_s + cpu_seconds() - start_cpu}
 
+    cap = None if config.time_cap_s is None else config.time_cap_s - spent.cpu_s
+    if cap is not None and cap <= 0:
+        return MethodRun(record | timed() | {"error": f"over the time cap of {config.time_cap_s:g} CPU s"})
     try:
-        output = method(complex_) if config.time_cap_s is None else call_capped(method, complex_, seconds=config.time_cap_s)
-    except CappedCallError as error:  # over the cap, or failed in the child: the reason is one line already
-        return MethodRun(record | timed() | {"error": str(error)[:500]})
+        output = _call(method, complex_, cap)
     except Exception as error:  # any failure of a method is a miss, recorded with its reason
-        return MethodRun(record | timed() | {"error": f"{type(error).__name__}: {error}"[:500]})
+        return MethodRun(record | timed() | {"error": _failure(error)})
     record |= timed()
     rmsds = pose_rmsds(complex_.crystal.mol, output.poses)
     record |= {
@@ -125,6 +153,33 @@ def run_method(method: Method, name: str, complex_: RedockingComplex, config: Be
     if config.posebusters and rmsds.values:
         record["posebusters"] = dataclasses.asdict(posebusters_check(complex_.crystal.mol, output.poses[0], complex_.protein))
     return MethodRun(record, output.poses if rmsds.values else None)
+
+
+def run_complex(methods: dict[str, Method], complex_: RedockingComplex, config: BenchmarkConfig) -> list[MethodRun]:
+    """Every method on one complex, in order. Methods that sample alike (`StagedMethod`s with the
+    same `sampling_key`: one model, one sampling) share one `sample` call: its time counts in each
+    one's time and cap, and its failure is each one's failure."""
+    groups: dict[object, list[str]] = {}
+    for name, method in methods.items():
+        groups.setdefault(method.sampling_key if isinstance(method, StagedMethod) else name, []).append(name)
+    runs: dict[str, MethodRun] = {}
+    for names in groups.values():
+        if len(names) == 1:
+            runs[names[0]] = run_method(methods[names[0]], names[0], complex_, config)
+            continue
+        start, start_cpu = time.perf_counter(), cpu_seconds()
+        try:
+            samples, failure = _call(methods[names[0]].sample, complex_, config.time_cap_s), ""
+        except Exception as error:  # the shared stage failed: a miss for every method sharing it
+            samples, failure = None, f"sampling: {_failure(error)}"
+        spent = Spent(time.perf_counter() - start, cpu_seconds() - start_cpu, tuple(names))
+        for name in names:
+            if failure:
+                record = {"complex": complex_.name, "method": name, "runtime_s": spent.runtime_s, "cpu_s": spent.cpu_s, "error": failure}
+                runs[name] = MethodRun(record)
+            else:
+                runs[name] = run_method(functools.partial(methods[name].finish, samples=samples), name, complex_, config, spent)
+    return [runs[name] for name in methods]
 
 
 @dataclass(frozen=True)
@@ -206,7 +261,7 @@ def run_benchmark(
             reason = f"inputs: {type(error).__name__}: {error}"[:500]
             runs = [MethodRun({"complex": source.name, "method": name, "runtime_s": 0.0, "error": reason}) for name in todo]
         else:
-            runs = [run_method(methods[name], name, complex_, config) for name in todo]
+            runs = run_complex({name: methods[name] for name in todo}, complex_, config)
         for run in runs:
             record = run.record | fingerprints.get(run.record["method"], {})
             if run.poses is not None:

@@ -9,9 +9,10 @@ score (disco-dock-pocket-refined), and with Vina's search poses added to the can
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from disco_dock.core.files import sha256_of
 from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig
 from disco_dock.docking.data.ligand import heavy_positions_in_reference_order
 from disco_dock.docking.data.redocking import RedockingComplex
+
+if TYPE_CHECKING:
+    from disco_dock.docking.dock import Samples
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,20 @@ Method = Callable[[RedockingComplex], MethodOutput]
 """Docks one complex; raises on failure."""
 
 
+@runtime_checkable
+class StagedMethod(Protocol):
+    """A method that is `finish(complex, samples=sample(complex))`: methods with the same
+    `sampling_key` make the same samples, so a run makes them once for all (`harness.run_complex`)."""
+
+    sampling_key: Hashable
+
+    def __call__(self, complex_: RedockingComplex) -> MethodOutput: ...
+
+    def sample(self, complex_: RedockingComplex) -> Any: ...
+
+    def finish(self, complex_: RedockingComplex, samples: Any) -> MethodOutput: ...
+
+
 class VinaMethod:
     """AutoDock Vina in the complex's box."""
 
@@ -117,8 +135,8 @@ class VinaMethod:
 
 
 class DiscoDockMethod:
-    """disco-dock through `disco_dock.docking.dock.dock`, given the starting molecule in memory:
-    blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
+    """disco-dock through `disco_dock.docking.dock` (`sample`, then `finish` with this method's
+    physics: a `StagedMethod`), given the starting molecule in memory: blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
     half the box diagonal, at least the model's radius). dock embeds its own seeded conformer of
     the given ligand. The model and the docking code are loaded when the method is made, so that
     calls in child processes (`BenchmarkConfig.time_cap_s`) find them loaded."""
@@ -132,19 +150,29 @@ class DiscoDockMethod:
         self.mode = spec.mode
         self.physics = spec.physics
         self.model = DockingModel.load(spec.model.path, device=config.device)
+        self.sampling_key = (spec.model.sha256, spec.mode, config.samples, config.steps, config.seed, config.device)  # alike samples
         if self.physics.uses_vina or self.physics.check_validity:
             import_libraries()
 
     def __call__(self, complex_: RedockingComplex) -> MethodOutput:
         """disco-dock's ranked poses and confidences."""
+        return self.finish(complex_, self.sample(complex_))
+
+    def sample(self, complex_: RedockingComplex) -> Samples:
+        """The diffusion samples of one complex, before the physics stage (`dock.sample`)."""
         from disco_dock.docking.config import SamplingConfig
-        from disco_dock.docking.dock import dock
+        from disco_dock.docking.dock import sample
         from disco_dock.docking.pocket import Pocket
 
-        model = self.model
-        pocket = Pocket.from_box(complex_.box, model.config.pocket.radius) if self.mode == POCKET else None
+        pocket = Pocket.from_box(complex_.box, self.model.config.pocket.radius) if self.mode == POCKET else None
         sampling = SamplingConfig(samples=self.config.samples, steps=self.config.steps, seed=self.config.seed)
-        result = dock(complex_.protein, complex_.start, model, pocket, sampling, self.config.device, complex_.name, self.physics)
+        return sample(complex_.protein, complex_.start, self.model, pocket, sampling, self.config.device, complex_.name)
+
+    def finish(self, complex_: RedockingComplex, samples: Samples) -> MethodOutput:
+        """`samples` through this method's physics stage and ranking (`dock.finish`)."""
+        from disco_dock.docking.dock import finish
+
+        result = finish(samples, self.model, self.physics)
         poses = [heavy_positions_in_reference_order(pose.mol, complex_.crystal.mol)[0] for pose in result.poses]
         details = {
             "sources": [pose.source for pose in result.poses],

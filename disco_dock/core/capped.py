@@ -50,7 +50,7 @@ def call_capped(function: Callable[..., Any], *args: Any, seconds: float) -> Any
         if not receiver.poll(WALL_CLOCK_FACTOR * seconds):
             raise CappedCallError(f"over the time cap: {WALL_CLOCK_FACTOR * seconds:g} s of wall-clock time")
         try:
-            succeeded, value = receiver.recv()
+            succeeded, value = pickle.loads(receiver.recv_bytes())
         except (EOFError, OSError, pickle.UnpicklingError):  # the child ended without sending a whole result
             child.join(timeout=5)
             if child.exitcode == -signal.SIGXCPU:  # the kernel's CPU limit
@@ -87,10 +87,11 @@ def _child(sender, function: Callable[..., Any], args: tuple, cpu_limit: int) ->
         result = (True, function(*args))
     except Exception as error:  # everything the call raises goes back to the parent as its reason
         result = (False, _one_line(error))
-    try:
-        sender.send(result)
+    try:  # plain pickle bytes: multiprocessing's own pickler would pass torch tensors as shared memory, gone with this process
+        message = pickle.dumps(result)
     except Exception as error:  # e.g. a value that does not pickle
-        sender.send((False, f"the result could not be sent back: {_one_line(error)}"))
+        message = pickle.dumps((False, f"the result could not be sent back: {_one_line(error)}"))
+    sender.send_bytes(message)
     sender.close()
 
 

@@ -17,6 +17,13 @@ def test_the_value_comes_back_from_the_child() -> None:
     assert np.array_equal(value, np.arange(100_000))
 
 
+def test_torch_tensors_come_back_after_the_child_has_ended() -> None:
+    import torch  # multiprocessing's pickler would share them through memory that ends with the child
+
+    value = call_capped(torch.arange, 5, seconds=10)
+    assert torch.equal(value, torch.arange(5))
+
+
 def test_a_call_over_its_cpu_seconds_is_stopped_and_reported() -> None:
     start = time.perf_counter()
     with pytest.raises(CappedCallError, match="over the time cap of 1 CPU s"):
