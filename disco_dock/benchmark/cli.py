@@ -85,10 +85,10 @@ def main(argv: list[str] | None, description: str, default_out: Path) -> None:
     except ValueError as error:
         fail(error)
     try:
-        specs = method_specs(config)
-        if summary_only:
-            print(write_summary(config, select_complexes(config), list(specs), specs)["markdown"])
+        if summary_only:  # a variant whose model file is gone is summarised from its records alone
+            specs = method_specs(config, skip_missing_variants=True)
+            print(write_summary(config, select_complexes(config), list(config.method_names), specs)["markdown"])
         else:
-            run_benchmark(config, specs=specs)
+            run_benchmark(config, specs=method_specs(config))
     except DataError as error:
         fail(error)

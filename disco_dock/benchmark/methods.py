@@ -66,10 +66,11 @@ class MethodSpec:
         return "blind" if self.mode == BLIND else "pocket box"
 
 
-def method_specs(config: BenchmarkConfig) -> dict[str, MethodSpec]:
+def method_specs(config: BenchmarkConfig, skip_missing_variants: bool = False) -> dict[str, MethodSpec]:
     """The run's methods by name: `config.methods` (disco-dock-blind/-pocket with `config.model`
     or the packaged model of their mode), then each variant in its bundle's mode. DataError when
-    a model file is missing or does not load."""
+    a model file is missing or does not load; with `skip_missing_variants` (for summarising old
+    records) a variant whose file is gone is left out instead."""
     from disco_dock.docking.bundle import default_model_path
 
     specs = {}
@@ -81,6 +82,8 @@ def method_specs(config: BenchmarkConfig) -> dict[str, MethodSpec]:
             physics = METHOD_PHYSICS[name].replace(vina_exhaustiveness=config.vina_exhaustiveness, vina_poses=config.vina_poses)
             specs[name] = MethodSpec(name, mode, ModelFile.read(config.model or default_model_path(mode)), physics)
     for variant in config.variants:
+        if skip_missing_variants and not Path(variant.model).is_file():
+            continue
         model = ModelFile.read(variant.model)
         specs[variant.name] = MethodSpec(variant.name, model.mode, model, LEARNED_ONLY)
     return specs

@@ -118,3 +118,14 @@ def test_records_from_before_a_physics_setting_existed_are_resumed(tmp_path, dat
     (out / "disco-dock-pocket-refined.jsonl").write_text(json.dumps(record) + "\n")
     summary = run_benchmark(config, log=lambda _: None)
     assert summary["results"]["all"]["disco-dock-pocket-refined"]["n"] == 1
+
+
+def test_a_variant_whose_model_file_is_gone_is_still_summarised_from_its_records(tmp_path, dataset, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    record = {"complex": "1ia1", "method": "old", "runtime_s": 2.0, "error": "", "rmsds": [1.0], "symmetry_corrected": True}
+    (out / "old.jsonl").write_text(json.dumps(record) + "\n")
+    main(["--data-dir", str(dataset), "--out", str(out), "--variant", f"old={tmp_path / 'gone.pt'}", "--summary-only"], "test", out)
+    assert "| old | ? | 1 | 100.0 % |" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # running it needs the model
+        main(["--data-dir", str(dataset), "--out", str(out), "--variant", f"old={tmp_path / 'gone.pt'}"], "test", out)
