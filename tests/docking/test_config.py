@@ -77,13 +77,13 @@ def test_stored_settings_win_over_legacy_values():
     assert DockingConfig.from_stored(DockingConfig().to_dict()) == DockingConfig()
 
 
-def test_the_shipped_pocket_model_keeps_its_networks_and_scores():
-    """The shipped file's settings lack the design settings: it loads with the old ones, and its
-    weights fit the networks they build exactly (strict loading), so it docks as before."""
-    model = DockingModel.load(default_model_path(POCKET))
+def test_a_model_saved_before_the_design_settings_keeps_its_networks():
+    """The shipped blind model's settings lack the design settings: it loads with the old ones, and
+    its weights fit the networks they build exactly (strict loading), so it docks as before."""
+    model = DockingModel.load(default_model_path(BLIND))
     assert model.config.model.torsion_axis == "2e" and model.config.model.vector_norm == "node"
     assert model.config.training.loss_weights == (1.0, 1.0, 1.0) and not model.config.training.ema_warmup
-    payload = torch.load(default_model_path(POCKET), map_location="cpu", weights_only=True)
+    payload = torch.load(default_model_path(BLIND), map_location="cpu", weights_only=True)
     assert all(torch.equal(value, payload["networks"]["score"][key]) for key, value in model.score.state_dict().items())
 
 
