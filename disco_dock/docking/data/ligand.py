@@ -132,7 +132,38 @@ def _read_unsanitised(path: Path) -> Chem.Mol:
         raise DataError(path, _rdkit_reason("RDKit cannot read a molecule", messages))
     if mol.GetNumAtoms() == 0:
         raise DataError(path, "molecule has no atoms")
-    return mol
+    return _without_queries(mol)
+
+
+def _without_queries(mol: Chem.Mol) -> Chem.Mol:
+    """`mol` with plain atoms and bonds in place of query ones (an SDF's hydrogen-count or
+    ring-bond fields make RDKit read queries, which meeko, and so Vina, refuses): same elements,
+    charges, isotopes, chirality tags, bond types, conformers and properties; the hydrogen counts of
+    former query atoms come from their valences."""
+    if not any(atom.HasQuery() for atom in mol.GetAtoms()) and not any(bond.HasQuery() for bond in mol.GetBonds()):
+        return mol
+    plain = Chem.RWMol()
+    for atom in mol.GetAtoms():
+        copy = Chem.Atom(atom.GetAtomicNum())
+        copy.SetFormalCharge(atom.GetFormalCharge())
+        copy.SetIsotope(atom.GetIsotope())
+        copy.SetNumRadicalElectrons(atom.GetNumRadicalElectrons())
+        copy.SetChiralTag(atom.GetChiralTag())
+        if not atom.HasQuery():  # a query atom's hydrogen count is a query: RDKit works it out again
+            copy.SetNoImplicit(atom.GetNoImplicit())
+            copy.SetNumExplicitHs(atom.GetNumExplicitHs())
+        copy.SetIsAromatic(atom.GetIsAromatic())
+        plain.AddAtom(copy)
+    for bond in mol.GetBonds():
+        plain.AddBond(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), bond.GetBondType())
+        plain.GetBondWithIdx(plain.GetNumBonds() - 1).SetIsAromatic(bond.GetIsAromatic())
+    for conformer in mol.GetConformers():
+        plain.AddConformer(Chem.Conformer(conformer), assignId=True)
+    for name, value in mol.GetPropsAsDict(includePrivate=False, includeComputed=False).items():
+        plain.SetProp(name, str(value))
+    if mol.HasProp("_Name"):
+        plain.SetProp("_Name", mol.GetProp("_Name"))
+    return plain.GetMol()
 
 
 def _sanitised(mol: Chem.Mol, source: Path | str) -> Chem.Mol:

@@ -147,3 +147,25 @@ def test_load_ligand_tells_paths_from_smiles(tmp_path: Path) -> None:
     assert load_ligand("c1ccccc1O").route == "smiles"
     assert not load_ligand("c1ccccc1O").has_pose
     assert load_ligand(str(ligand_path("1uou"))).route == "sdf"
+
+
+def test_query_fields_of_an_sdf_give_a_plain_molecule(tmp_path):
+    """Hydrogen-count and ring-bond fields (as in some PDBbind SDFs) make RDKit read query atoms
+    and bonds, which meeko refuses: the ligand read is plain, with the same molecule and pose."""
+    from disco_dock.docking.physics.ligand import ligand_pdbqt, with_hydrogens
+
+    lines = ligand_path("1ia1").read_text().splitlines()
+    atoms, bonds = int(lines[3][:3]), int(lines[3][3:6])
+    for index in range(4, 4 + atoms):
+        lines[index] = lines[index][:42] + "  2" + lines[index][45:]  # hhh = 2: the "one hydrogen" query
+    for index in range(4 + atoms, 4 + atoms + bonds):
+        lines[index] = lines[index][:15] + "  1" + lines[index][18:]  # topology 1: the "in a ring" query
+    queried = tmp_path / "queried.sdf"
+    queried.write_text("\n".join(lines) + "\n")
+    raw = next(iter(Chem.SDMolSupplier(str(queried), sanitize=False, removeHs=False)))
+    assert any(atom.HasQuery() for atom in raw.GetAtoms())  # the file does make RDKit read queries
+    plain, reference = read_ligand(queried), read_ligand(ligand_path("1ia1"))
+    assert not any(atom.HasQuery() for atom in plain.mol.GetAtoms()) and not any(bond.HasQuery() for bond in plain.mol.GetBonds())
+    assert Chem.MolToSmiles(plain.mol) == Chem.MolToSmiles(reference.mol)
+    np.testing.assert_allclose(plain.positions, reference.positions)
+    assert "ROOT" in ligand_pdbqt(with_hydrogens(plain.mol))
