@@ -139,8 +139,9 @@ class VinaMethod:
 
 class DiscoDockMethod:
     """disco-dock through `disco_dock.docking.dock` (`sample`, then `finish` with this method's
-    physics: a `StagedMethod`), given the starting molecule in memory: blind, or into the complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius =
-    half the box diagonal, at least the model's radius). dock embeds its own seeded conformer of
+    physics: a `StagedMethod`), given the starting molecule in memory: blind, or into the
+    complex's box (`Pocket.from_box`: pocket centre = box centre, crop radius = half the box
+    diagonal, at least the model's radius). dock embeds its own seeded conformer of
     the given ligand. The model and the docking code are loaded when the method is made, so that
     calls in child processes (`BenchmarkConfig.time_cap_s`) find them loaded."""
 

@@ -26,10 +26,10 @@ from disco_dock.benchmark.harness import read_poses, read_records
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.protein import read_heavy_atoms
-from disco_dock.docking.ranking.features import pose_features, protein_tree
+from disco_dock.docking.ranking.features import pool_features, protein_tree
 from disco_dock.docking.ranking.model import PoseRanker
+from disco_dock.docking.ranking.training import SUCCESS_RMSD
 
-SUCCESS_RMSD = 2.0
 VINA_SCORE, BEST_OF_POOL = "vina score", "best of pool"
 
 
@@ -83,7 +83,7 @@ def pool_picks(record: dict, positions: np.ndarray | None, protein: Path | None,
     if len(scores) != len(rmsds) or len(positions) != len(rmsds) or not np.isfinite(scores).all():
         return miss
     pool = positions.astype(np.float64)
-    features = torch.as_tensor(pose_features(pool, scores, pool, scores, protein_tree(read_heavy_atoms(protein)), same=True), dtype=torch.float32)
+    features = torch.as_tensor(pool_features(pool, scores, protein_tree(read_heavy_atoms(protein))), dtype=torch.float32)
     picked = {name: float(rmsds[int(torch.argmax(ranker.probabilities(features)))]) for name, ranker in rankers.items()}
     return PoolPicks(record["complex"], picked | {VINA_SCORE: float(rmsds[np.argmin(scores)]), BEST_OF_POOL: float(rmsds.min())})
 
@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
     import sys
 
+    from disco_dock.benchmark.cli import fail
     from disco_dock.benchmark.config import Subset, name_and_path
     from disco_dock.docking.data.discover import discover_complexes, read_ids
 
@@ -162,10 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         sources = {source.name: source for source in discover_complexes(args.data_dir)}
         names = list(read_records(args.results, args.method))
         picks, left_out = rerank_method(args.results, args.method, sources, names, rankers)
-        groups = {"all": picks} | {subset.name: [p for p in picks if p.complex in set(read_ids(subset.ids))] for subset in subsets}
+        members = {subset.name: set(read_ids(subset.ids)) for subset in subsets}
     except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        fail(error)
+    groups = {"all": picks} | {name: [p for p in picks if p.complex in ids] for name, ids in members.items()}
     summaries = {name: summarize_picks(group) for name, group in groups.items()}
     about = {"command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker, "left_out": left_out}
     write_rerank(args.out or args.results / f"rerank-{args.method}", summaries, picks, about)

@@ -25,7 +25,7 @@ from disco_dock.docking.physics import VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_hydrogens
 from disco_dock.docking.physics.refinement import shared_boxes, vina_poses
 from disco_dock.docking.pocket import BOX_PADDING, Box, Pocket
-from disco_dock.docking.ranking.features import pose_features
+from disco_dock.docking.ranking.features import pool_features
 from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.results import VINA, DockedPose
 
@@ -78,7 +78,7 @@ def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: 
     `ranking.features.protein_tree`); needs every Vina score."""
     positions = np.stack([pose.positions for pose in pool])
     scores = np.array([pose.vina_score for pose in pool])
-    features = pose_features(positions, scores, positions, scores, protein, same=True)
+    features = pool_features(positions, scores, protein)
     probabilities = ranker.probabilities(torch.as_tensor(features, dtype=torch.float32)).tolist()
     return [dataclasses.replace(pose, confidence=probability) for pose, probability in zip(pool, probabilities, strict=True)]
 

@@ -61,6 +61,12 @@ def pose_features(
     ])  # fmt: skip
 
 
+def pool_features(positions: np.ndarray, scores: np.ndarray, protein: cKDTree) -> np.ndarray:
+    """(K, len(FEATURES)) features of every pose of a pool (K, N, 3) with Vina scores (K,),
+    each against the rest of the pool."""
+    return pose_features(positions, scores, positions, scores, protein, same=True)
+
+
 def _contacts(pose: np.ndarray, protein: cKDTree) -> np.ndarray:
     """Mean protein atoms within 4 A per ligand atom, fraction of ligand atoms with one within
     4.5 A, the closest protein atom (A), and ligand atoms closer than 2.5 A to one."""

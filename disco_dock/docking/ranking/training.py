@@ -27,7 +27,7 @@ from disco_dock.docking.config import RankerConfig
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.protein import read_heavy_atoms
 from disco_dock.docking.decoys import CANDIDATE_SOURCES, load_decoys
-from disco_dock.docking.ranking.features import pose_features, protein_tree
+from disco_dock.docking.ranking.features import pool_features, pose_features, protein_tree
 from disco_dock.docking.ranking.model import PoseRanker
 
 SUCCESS_RMSD = 2.0
@@ -53,7 +53,7 @@ def complex_pool(decoy_file: Path, protein: Path) -> Pool:
         raise ValueError(f"{decoy_file}: no candidate poses")
     tree = protein_tree(read_heavy_atoms(protein))
     pool, scores = decoys.positions[candidates].astype(np.float64), decoys.scores[candidates]
-    described = pose_features(pool, scores, pool, scores, tree, same=True)
+    described = pool_features(pool, scores, tree)
     features = np.zeros((len(candidates), described.shape[1]))
     features[candidates] = described
     if (~candidates).any():
