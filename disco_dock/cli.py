@@ -123,7 +123,8 @@ def predict(
     energy_check: bool = typer.Option(
         PHYSICS.energy_check, "--energy-check/--no-energy-check", help="Include PoseBusters' internal-energy check (seconds per molecule)."
     ),
-    rank_by: str = typer.Option(PHYSICS.rank_by, help="auto, confidence, vina or sample."),
+    vinardo: bool = typer.Option(PHYSICS.vinardo, "--vinardo/--no-vinardo", help="Score every pose with Vinardo as well (the consensus ranking)."),
+    rank_by: str = typer.Option(PHYSICS.rank_by, help="auto, confidence, consensus (Vina + Vinardo), vina or sample."),
     hydrogens: bool = typer.Option(False, "--hydrogens", help="Write poses with hydrogens (added in 3D); heavy atoms otherwise."),
 ) -> None:
     """Dock a ligand into a protein (or every complex of a CSV) with a trained model. Inputs are
@@ -141,7 +142,7 @@ def predict(
         sampling = SamplingConfig(samples, steps, ode, prior_temperature=prior_temperature, guidance=guidance, seed=seed, batch_nodes=batch_nodes)
         physics = PHYSICS.replace(
             refine=refine, refine_steps=refine_steps, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
-            check_validity=checks, energy_check=energy_check, rank_by=rank_by,
+            check_validity=checks, energy_check=energy_check, vinardo=vinardo, rank_by=rank_by,
         )  # fmt: skip
     except ValueError as error:
         fail(str(error))

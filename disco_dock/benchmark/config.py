@@ -15,13 +15,14 @@ LEARNED_ONLY = PhysicsConfig(refine=False, vina_search=False, check_validity=Fal
 METHOD_PHYSICS = {
     DISCO_BLIND: LEARNED_ONLY,
     DISCO_POCKET: LEARNED_ONLY,
-    DISCO_POCKET_REFINED: PhysicsConfig(refine=True, vina_search=False, rank_by="vina", energy_check=True),
+    DISCO_POCKET_REFINED: PhysicsConfig(refine=True, vina_search=False, rank_by="vina", vinardo=False, energy_check=True),
     DISCO_POCKET_VINA: PhysicsConfig(refine=True, vina_search=True, energy_check=True),
 }
 """disco-dock's methods by name and their physics stage: the learned model alone (confidence
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
 as candidates (exhaustiveness and number of poses: the run's Vina settings), ranked as `predict`
-ranks by default (`PhysicsConfig.rank_by` "auto": Vina's score). Records keep every pose's Vina
+ranks by default (`PhysicsConfig.rank_by` "auto": the Vina + Vinardo consensus since 2026-12-06,
+Vina's score before). Records keep every pose's Vina (and Vinardo)
 score and confidence (the pose ranker's, when the model has one), so the summary also gives
 top-1 of the same pool ranked by Vina's score. The physics variants run PoseBusters' full "dock"
 checks, internal energy included (`predict` leaves it out by default), as every record since

@@ -181,6 +181,7 @@ class DiscoDockMethod:
         details = {
             "sources": [pose.source for pose in result.poses],
             "vina_scores": [pose.vina_score for pose in result.poses],
+            "vinardo_scores": [pose.vinardo_score for pose in result.poses],
             "valid": [pose.valid for pose in result.poses],
             "flags": [pose.flag for pose in result.poses],
         }

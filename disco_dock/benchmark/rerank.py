@@ -7,7 +7,9 @@ very pools the run made, beside Vina's score and the best pose of the pool (the 
 docking again: `benchmarks/rerank.py`.
 
 Each ranker picks the pose it gives the highest probability, Vina's score the lowest score (as the
-harness's "by Vina score" column: no validity ordering in either). A complex the method failed on
+harness's "by Vina score" column: no validity ordering in either), and with `consensus` the Vina +
+Vinardo consensus (`candidates.consensus_score`) the lowest consensus, from the record's Vinardo
+scores or, for records made before poses had them, from Vinardo run on the kept poses. A complex the method failed on
 is a miss in every column; one whose poses were not kept (a record from before they were) is left
 out and counted.
 """
@@ -23,14 +25,21 @@ import numpy as np
 import torch
 
 from disco_dock.benchmark.harness import read_poses, read_records
+from disco_dock.docking.candidates import consensus_score
+from disco_dock.docking.config import PhysicsConfig
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.data.protein import read_heavy_atoms
+from disco_dock.docking.physics.ligand import with_positions
+from disco_dock.docking.physics.pocket import VINARDO
+from disco_dock.docking.physics.refinement import rescored
 from disco_dock.docking.ranking.features import pool_features, protein_tree
 from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.ranking.training import SUCCESS_RMSD
 
 VINA_SCORE, BEST_OF_POOL = "vina score", "best of pool"
+CONSENSUS = f"vina + {PhysicsConfig.consensus_weight:g} vinardo"
 
 
 @dataclass(frozen=True)
@@ -69,39 +78,61 @@ def load_ranker(path: Path) -> PoseRanker:
     return ranker.eval()
 
 
-def pool_picks(record: dict, positions: np.ndarray | None, protein: Path | None, rankers: dict[str, PoseRanker]) -> PoolPicks | None:
+def recorded_scores(record: dict, key: str) -> np.ndarray:
+    """A record's per-pose scores under `key` (NaN for a missing value; empty when none)."""
+    return np.array([math.nan if value is None else value for value in record.get(key) or []], dtype=np.float64)
+
+
+def vinardo_scores(record: dict, positions: np.ndarray, source: ComplexSource) -> np.ndarray:
+    """Every kept pose's Vinardo score: the record's, else Vinardo run on the poses (in the crystal
+    ligand's atom order) in the complex's protein."""
+    recorded = recorded_scores(record, "vinardo_scores")
+    if len(recorded) == len(positions) and np.isfinite(recorded).all():
+        return recorded
+    ligand = read_ligand(source.ligand, source.ligand_fallback).mol
+    return np.array(rescored(source.protein, [with_positions(ligand, pose) for pose in positions.astype(np.float64)], VINARDO))
+
+
+def pool_picks(
+    record: dict, positions: np.ndarray | None, source: ComplexSource | None, rankers: dict[str, PoseRanker], consensus: bool = False
+) -> PoolPicks | None:
     """The picks of every ranking in one record's pool (None when the record's poses were not kept);
     a failed record, or a pool without every Vina score, is a miss for every ranking."""
-    names = [*rankers, VINA_SCORE, BEST_OF_POOL]
+    names = [*rankers, VINA_SCORE, *([CONSENSUS] if consensus else []), BEST_OF_POOL]
     miss = PoolPicks(record["complex"], {name: math.inf for name in names})
     if record.get("error") or not record.get("rmsds"):
         return miss
     if positions is None:
         return None
-    scores = np.array([math.nan if value is None else value for value in record.get("vina_scores") or []], dtype=np.float64)
+    scores = recorded_scores(record, "vina_scores")
     rmsds = np.asarray(record["rmsds"], dtype=np.float64)
     if len(scores) != len(rmsds) or len(positions) != len(rmsds) or not np.isfinite(scores).all():
         return miss
-    pool = positions.astype(np.float64)
-    features = torch.as_tensor(pool_features(pool, scores, protein_tree(read_heavy_atoms(protein))), dtype=torch.float32)
-    picked = {name: float(rmsds[int(torch.argmax(ranker.probabilities(features)))]) for name, ranker in rankers.items()}
-    return PoolPicks(record["complex"], picked | {VINA_SCORE: float(rmsds[np.argmin(scores)]), BEST_OF_POOL: float(rmsds.min())})
+    picked = {}
+    if rankers:
+        tree = protein_tree(read_heavy_atoms(source.protein))
+        features = torch.as_tensor(pool_features(positions.astype(np.float64), scores, tree), dtype=torch.float32)
+        picked = {name: float(rmsds[int(torch.argmax(ranker.probabilities(features)))]) for name, ranker in rankers.items()}
+    picked[VINA_SCORE] = float(rmsds[np.argmin(scores)])
+    if consensus:
+        combined = consensus_score(scores, vinardo_scores(record, positions, source), PhysicsConfig.consensus_weight)
+        picked[CONSENSUS] = float(rmsds[np.argmin(np.where(np.isfinite(combined), combined, np.inf))])
+    return PoolPicks(record["complex"], picked | {BEST_OF_POOL: float(rmsds.min())})
 
 
 def rerank_method(
-    out_dir: Path, method: str, sources: dict[str, ComplexSource], names: list[str], rankers: dict[str, PoseRanker]
+    out_dir: Path, method: str, sources: dict[str, ComplexSource], names: list[str], rankers: dict[str, PoseRanker],
+    consensus: bool = False, progress=None,
 ) -> tuple[list[PoolPicks], list[str]]:
     """The picks on `method`'s recorded pools of the named complexes (in that order, those with a
-    record), and the complexes left out because their poses were not kept."""
+    record; `consensus` adds the Vina + Vinardo consensus), and the complexes left out because their
+    poses were not kept; `progress` (e.g. `core.training.progress`) wraps the loop over complexes."""
     records = read_records(out_dir, method)
     if not records:
         raise DataError(out_dir, f"no records of method {method}")
     picks, left_out = [], []
-    for name in names:
-        if name not in records:
-            continue
-        source = sources.get(name)
-        result = pool_picks(records[name], read_poses(out_dir, method, name), source and source.protein, rankers)
+    for name in (progress or iter)([name for name in names if name in records]):
+        result = pool_picks(records[name], read_poses(out_dir, method, name), sources.get(name), rankers, consensus)
         if result is None:
             left_out.append(name)
         else:
@@ -142,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from disco_dock.benchmark.cli import fail
     from disco_dock.benchmark.config import Subset, name_and_path
+    from disco_dock.core.training import progress
     from disco_dock.docking.data.discover import discover_complexes, read_ids
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -149,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", required=True, help="the method whose pools to rank (e.g. disco-dock-pocket-vina)")
     parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
     parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
+    parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: 1-2 CPU s each)")
     parser.add_argument("--subset", action="append", default=[], metavar="NAME=IDS_FILE", help="also report these complexes on their own (repeatable)")
     parser.add_argument("--out", type=Path, help="output path without suffix (default: RESULTS/rerank-METHOD)")
     args = parser.parse_args(argv)
@@ -162,13 +195,16 @@ def main(argv: list[str] | None = None) -> None:
         subsets = [Subset.parse(text) for text in args.subset]
         sources = {source.name: source for source in discover_complexes(args.data_dir)}
         names = list(read_records(args.results, args.method))
-        picks, left_out = rerank_method(args.results, args.method, sources, names, rankers)
+        picks, left_out = rerank_method(args.results, args.method, sources, names, rankers, args.consensus, progress)
         members = {subset.name: set(read_ids(subset.ids)) for subset in subsets}
     except (DataError, ValueError) as error:
         fail(error)
     groups = {"all": picks} | {name: [p for p in picks if p.complex in ids] for name, ids in members.items()}
     summaries = {name: summarize_picks(group) for name, group in groups.items()}
-    about = {"command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker, "left_out": left_out}
+    about = {
+        "command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker,
+        "consensus_weight": PhysicsConfig.consensus_weight if args.consensus else None, "left_out": left_out,
+    }  # fmt: skip
     write_rerank(args.out or args.results / f"rerank-{args.method}", summaries, picks, about)
     print(markdown(summaries))
     if left_out:

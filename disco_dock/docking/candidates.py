@@ -2,10 +2,10 @@
 
 `physics_stage` takes the diffusion model's poses and, as `PhysicsConfig` asks, adds Vina's
 search poses (pocket mode), refines every diffusion pose with Vina's local optimisation (Vina's
-own poses come out of its search already optimised), scores all with Vina, and runs PoseBusters'
-checks. With a trained pose ranker, `ranker_confidences` gives every pose its probability of
-being right; `ranked` orders the pool (invalid poses last, then by confidence, Vina score or
-sample order) and numbers the ranks.
+own poses come out of its search already optimised), scores all with Vina and Vinardo, and runs
+PoseBusters' checks. With a trained pose ranker, `ranker_confidences` gives every pose its
+probability of being right; `ranked` orders the pool (invalid poses last, then by confidence,
+the Vina + Vinardo consensus, Vina score or sample order) and numbers the ranks.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from scipy.spatial import cKDTree
 from disco_dock.docking.config import PhysicsConfig
 from disco_dock.docking.physics import VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_hydrogens
-from disco_dock.docking.physics.refinement import shared_boxes, vina_poses
+from disco_dock.docking.physics.pocket import VINARDO
+from disco_dock.docking.physics.refinement import rescored, shared_boxes, vina_poses
 from disco_dock.docking.pocket import BOX_PADDING, Box, Pocket
 from disco_dock.docking.ranking.features import pool_features
 from disco_dock.docking.ranking.model import PoseRanker
@@ -45,7 +46,8 @@ def physics_stage(
     poses: Sequence[DockedPose], start: Chem.Mol, protein: Path, pocket: Pocket | None, config: PhysicsConfig
 ) -> list[DockedPose]:
     """The candidate pool: `poses` (the diffusion samples) refined or scored by Vina, Vina's search
-    poses from the conformer `start` when asked, PoseBusters' verdicts on all; ranks not yet set.
+    poses from the conformer `start` when asked, Vinardo's scores and PoseBusters' verdicts on all
+    when asked; ranks not yet set.
     PhysicsError when Vina or PoseBusters fail; ValueError for a search without a pocket."""
     config = config.for_mode(pocket is not None)
     pool = list(poses)
@@ -66,6 +68,9 @@ def physics_stage(
         ]
         if config.vina_search:
             pool += [DockedPose(found_pose.mol, 0, math.nan, index, VINA, found_pose.score) for index, found_pose in enumerate(found)]
+        if config.vinardo:
+            scores = rescored(protein, [pose.mol for pose in pool], VINARDO)
+            pool = [dataclasses.replace(pose, vinardo_score=score) for pose, score in zip(pool, scores, strict=True)]
     if config.check_validity:
         checks = check_poses([pose.mol for pose in pool], protein, energy=config.energy_check)
         pool = [dataclasses.replace(pose, valid=check.passed, failed_checks=check.failed) for pose, check in zip(pool, checks, strict=True)]
@@ -85,9 +90,12 @@ def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: 
 
 def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    Vina's score when the pool has one, else the confidence when there is one, else sample order."""
+    the consensus when every pose has Vina's and Vinardo's scores, else Vina's score when the pool
+    has one, else the confidence when there is one, else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
+    if pool and all(math.isfinite(pose.vina_score) and math.isfinite(pose.vinardo_score) for pose in pool):
+        return "consensus"
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
     if has_confidence and not scored:
         return "confidence"
@@ -101,16 +109,25 @@ def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confide
     use_ranker = ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
-    return ranked(pool, ranking_key(config, has_confidence or use_ranker, pool), config.invalid_last)
+    return ranked(pool, ranking_key(config, has_confidence or use_ranker, pool), config.invalid_last, config.consensus_weight)
 
 
-def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool) -> tuple[DockedPose, ...]:
-    """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "vina" (lowest
-    score first) or "sample" (the pool's order); flagged poses (`placement`) after all others, and
-    within each group poses failing a validity check last when `invalid_last`; ties keep the pool's order."""
+def consensus_score(vina_score: float, vinardo_score: float, weight: float) -> float:
+    """The consensus of Vina's and Vinardo's scores (kcal/mol, lower is better; numbers or arrays): Vina + `weight` x Vinardo."""
+    return vina_score + weight * vinardo_score
+
+
+def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool, consensus_weight: float = PhysicsConfig.consensus_weight) -> tuple[DockedPose, ...]:
+    """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "consensus"
+    (`consensus_score`, lowest first), "vina" (lowest score first) or "sample" (the pool's order);
+    flagged poses (`placement`) after all others, and within each group poses failing a validity
+    check last when `invalid_last`; ties keep the pool's order; a pose without the value ranks after those with one."""
 
     def score(pose: DockedPose) -> float:
-        value = {"confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0}[by]
+        value = {
+            "confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0,
+            "consensus": consensus_score(pose.vina_score, pose.vinardo_score, consensus_weight),
+        }[by]  # fmt: skip
         return value if math.isfinite(value) else math.inf
 
     order = sorted(pool, key=lambda pose: (bool(pose.flag), invalid_last and pose.valid is False, score(pose)))

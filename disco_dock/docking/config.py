@@ -142,7 +142,7 @@ class RankerConfig(Settings):
 
 
 NO_SEARCH_BOX = "Vina's search needs a pocket: give --box, --pocket-center or --reference-ligand"
-RANK_BY = ("auto", "confidence", "vina", "sample")
+RANK_BY = ("auto", "confidence", "consensus", "vina", "sample")
 """How the final candidates are ordered (see `PhysicsConfig.rank_by`)."""
 
 
@@ -182,13 +182,26 @@ class PhysicsConfig(Settings):
     contact_distance: float = 5.0
     """A pose none of whose heavy atoms comes this close to a receptor heavy atom (A) is flagged
     and ranked last, as is one whose centroid lies outside the given box (`docking.placement`)."""
+    vinardo: bool = True
+    """Score every final pose with Vinardo as well (`physics.refinement.rescored`, about 1-2 CPU s
+    per complex), for the consensus ranking; only when Vina runs."""
+    consensus_weight: float = 1.5
+    """The consensus score is Vina's score + this x Vinardo's (kcal/mol). Fitted on the ranker's
+    decoys (`models/training/decoys`: Vina's search poses and refined diffusion samples of 236
+    training and validation complexes, never a test set): top-1 < 2 A of each complex's pool is
+    36.9 % by Vina's score, 37.7 % by Vinardo's, 38.1 / 39.0 / 39.4 / 39.4 / 39.0 % with weights
+    0.5 / 1 / 1.5 / 2 / 3, and in a 5-fold split by complex 1.5 beats Vina's score in every fold
+    (39.4 % against 36.8 % on average), where learned rankers on the pose features did not
+    (`benchmarks/results/ranker`)."""
     rank_by: str = "auto"
     """"confidence" (the pose ranker's when the model has one and Vina scored the poses, else the
-    confidence model's), "vina" (score, lowest first), "sample" (diffusion samples, then Vina's
-    poses, in their order); "auto": Vina's score when the poses have one, else the confidence.
-    Auto prefers Vina's score to the shipped pose ranker as measured: on Astex's 85 pools of
-    refined samples and Vina's search poses, in one run, Vina's score put 65.9 % of top-1 poses
-    under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
+    confidence model's), "consensus" (Vina + `consensus_weight` x Vinardo, lowest first), "vina"
+    (score, lowest first), "sample" (diffusion samples, then Vina's poses, in their order); "auto":
+    the consensus when every pose has both scores, else Vina's score when the poses have one,
+    else the confidence. Auto prefers the scores to the shipped pose ranker as measured: on
+    Astex's 85 pools of refined samples and Vina's search poses, in one run, Vina's score put
+    65.9 % of top-1 poses under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline` as
+    of commit feeda2f)."""
 
     def __post_init__(self):
         if self.rank_by not in RANK_BY:

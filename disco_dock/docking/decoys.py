@@ -120,7 +120,7 @@ def diffusion_poses(inputs: RedockingComplex, model: DockingModel, config: Decoy
 
     pocket = Pocket.from_box(inputs.box, model.config.pocket.radius)
     sampling = SamplingConfig(samples=config.diffusion_samples, seed=config.seed)
-    physics = PhysicsConfig(refine=True, refine_steps=config.refine_steps, vina_search=False, check_validity=False, rank_by="sample")
+    physics = PhysicsConfig(refine=True, refine_steps=config.refine_steps, vina_search=False, check_validity=False, vinardo=False, rank_by="sample")
     return dock(inputs.protein, inputs.start, model, pocket, sampling, name=inputs.name, physics=physics).poses
 
 

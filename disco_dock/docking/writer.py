@@ -30,7 +30,7 @@ from disco_dock.docking.results import DockedPose, DockingResult
 RESULTS_FILE, POSES_FILE, COMPLEX_FILE, RUN_FILE = "results.csv", "poses.sdf", "complex.pdb", "run.json"
 RUN_OUTPUTS = ("rank*.sdf", POSES_FILE, RESULTS_FILE, COMPLEX_FILE, RUN_FILE)
 """What `write_result` writes into a folder (glob patterns): an earlier run's files, by these names."""
-SCORE_COLUMNS = ("rank", "confidence", "vina_score", "source", "refinement_shift", "posebusters_valid", "posebusters_failed", "flag")
+SCORE_COLUMNS = ("rank", "confidence", "vina_score", "vinardo_score", "source", "refinement_shift", "posebusters_valid", "posebusters_failed", "flag")
 RESULT_COLUMNS = (*SCORE_COLUMNS, "file", "name")
 VERSIONED = ("disco-dock", "torch", "rdkit", "vina", "meeko", "posebusters", "e3nn", "torch-geometric")
 """The packages whose versions `run.json` records."""
@@ -42,13 +42,14 @@ def _number(value: float, digits: int) -> str:
 
 
 def pose_properties(pose: DockedPose) -> dict[str, str]:
-    """The pose's values as text, by column: rank, confidence, Vina score (kcal/mol), source,
+    """The pose's values as text, by column: rank, confidence, Vina and Vinardo scores (kcal/mol), source,
     refinement shift (A), PoseBusters verdict ("" when not checked), its failed checks and its
     placement flag ("" when in place)."""
     return {
         "rank": str(pose.rank),
         "confidence": _number(pose.confidence, 4),
         "vina_score": _number(pose.vina_score, 3),
+        "vinardo_score": _number(pose.vinardo_score, 3),
         "source": pose.source,
         "refinement_shift": _number(pose.refinement_shift, 3),
         "posebusters_valid": "" if pose.valid is None else str(pose.valid).lower(),

@@ -12,7 +12,9 @@ import torch
 from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.harness import poses_file, read_poses, read_records, run_benchmark
 from disco_dock.benchmark.methods import MethodOutput
-from disco_dock.benchmark.rerank import BEST_OF_POOL, VINA_SCORE, load_ranker, main, pool_picks, rerank_method, summarize_picks
+from disco_dock.benchmark.rerank import (
+    BEST_OF_POOL, CONSENSUS, VINA_SCORE, load_ranker, main, pool_picks, rerank_method, summarize_picks, vinardo_scores,
+)  # fmt: skip
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.ranking.model import PoseRanker
@@ -27,6 +29,12 @@ def two_pose_pool(complex_) -> MethodOutput:
     crystal = complex_.reference_positions
     details = {"vina_scores": [-9.0, -5.0], "sources": ["vina", "diffusion"]}
     return MethodOutput(np.stack([crystal + OFFSET, crystal]), [0.9, 0.1], details=details)
+
+
+def two_pose_pool_with_vinardo(complex_) -> MethodOutput:
+    """The same pool with Vinardo scores that make the consensus prefer the crystal pose."""
+    output = two_pose_pool(complex_)
+    return MethodOutput(output.poses, output.scores, details=output.details | {"vinardo_scores": [0.0, -8.0]})
 
 
 def failing(complex_) -> MethodOutput:
@@ -46,7 +54,7 @@ def run(tmp_path):
     for name in ("1ia1", "1of6"):
         make_complex(data, name, protein_path(name), ligand_path(name))
     config = BenchmarkConfig(data_dir=data, out_dir=tmp_path / "out", posebusters=False)
-    run_benchmark(config, {"pool": two_pose_pool, "broken": failing}, log=lambda _: None)
+    run_benchmark(config, {"pool": two_pose_pool, "pool-vinardo": two_pose_pool_with_vinardo, "broken": failing}, log=lambda _: None)
     return config
 
 
@@ -64,6 +72,15 @@ def test_recorded_pools_are_ranked_again(run):
     picks, left_out = rerank_method(run.out_dir, "pool", sources, ["1ia1", "1of6"], {"worst": WorseScoreIsBetter()})
     assert not left_out and [pick.complex for pick in picks] == ["1ia1", "1of6"]
     assert summarize_picks(picks).top1_below_2A == {"worst": 1.0, VINA_SCORE: 0.0, BEST_OF_POOL: 1.0}
+
+
+def test_the_consensus_uses_recorded_vinardo_scores_or_runs_vinardo_on_the_kept_poses(run):
+    sources = {source.name: source for source in discover_complexes(run.data_dir)}
+    picks, _ = rerank_method(run.out_dir, "pool-vinardo", sources, ["1ia1", "1of6"], {}, consensus=True)
+    assert summarize_picks(picks).top1_below_2A == {VINA_SCORE: 0.0, CONSENSUS: 1.0, BEST_OF_POOL: 1.0}
+    record = read_records(run.out_dir, "pool")["1ia1"]
+    computed = vinardo_scores(record, read_poses(run.out_dir, "pool", "1ia1"), sources["1ia1"])
+    assert np.isfinite(computed).all() and computed[1] < computed[0]  # the crystal pose beats the one moved 3 A
 
 
 def test_failures_are_misses_and_pools_without_kept_poses_are_left_out(run):

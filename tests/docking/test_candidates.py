@@ -11,7 +11,7 @@ import pytest
 from rdkit import Chem
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import ranked, ranking_key
+from disco_dock.docking.candidates import consensus_score, ranked, ranking_key
 from disco_dock.docking.config import NO_SEARCH_BOX, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import pocket_from_options
@@ -34,8 +34,8 @@ def docked(model: DockingModel, physics: PhysicsConfig):
     return dock(protein_path(NAME), ligand_path(NAME), model, pocket, SAMPLING, physics=physics)
 
 
-def pose(sample: int, confidence: float = math.nan, vina: float = math.nan, valid: bool | None = None) -> DockedPose:
-    return DockedPose(Chem.MolFromSmiles("C"), 0, confidence, sample, vina_score=vina, valid=valid)
+def pose(sample: int, confidence: float = math.nan, vina: float = math.nan, valid: bool | None = None, vinardo: float = math.nan) -> DockedPose:
+    return DockedPose(Chem.MolFromSmiles("C"), 0, confidence, sample, vina_score=vina, vinardo_score=vinardo, valid=valid)
 
 
 def test_ranking_puts_invalid_poses_last_then_orders_by_the_chosen_score():
@@ -46,8 +46,17 @@ def test_ranking_puts_invalid_poses_last_then_orders_by_the_chosen_score():
     assert [p.rank for p in ranked(pool, "sample", invalid_last=False)] == [1, 2, 3, 4]
 
 
-def test_auto_ranking_uses_vina_scores_when_there_are_any():
+def test_consensus_ranking_weighs_vinardo_against_vina():
+    pool = [pose(0, vina=-8.0, vinardo=-4.0), pose(1, vina=-7.0, vinardo=-5.0), pose(2, vina=-9.0, vinardo=math.nan)]
+    assert consensus_score(-8.0, -4.0, 1.5) == -14.0
+    assert [p.sample for p in ranked(pool, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 2]
+    assert [p.sample for p in ranked(pool, "consensus", invalid_last=True, consensus_weight=0.5)] == [0, 1, 2]
+
+
+def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
     scored, unscored = [pose(0, vina=-5.0)], [pose(0)]
+    assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0)]) == "consensus"
+    assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-5.0)]) == "vina"
     assert ranking_key(PhysicsConfig(), True, scored) == "vina"
     assert ranking_key(PhysicsConfig(), True, unscored) == "confidence"
     assert ranking_key(PhysicsConfig(), False, unscored) == "sample"
@@ -72,8 +81,12 @@ def test_vina_candidates_join_the_pool_and_every_pose_is_checked(pocket_model):
     assert all(p.valid is not None for p in result.poses)
     valid = [p.valid for p in result.poses]
     assert valid == sorted(valid, reverse=True)  # invalid poses last
-    scores = [p.vina_score for p in result.poses if p.valid]
-    assert scores == sorted(scores)
+    assert all(math.isfinite(p.vinardo_score) and p.vinardo_score != p.vina_score for p in result.poses)
+    consensus = [consensus_score(p.vina_score, p.vinardo_score, PhysicsConfig.consensus_weight) for p in result.poses if p.valid]
+    assert consensus == sorted(consensus)
+    unrescored = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=2, vina_poses=4, vinardo=False, check_validity=False))
+    assert all(math.isnan(p.vinardo_score) for p in unrescored.poses)
+    assert [p.vina_score for p in unrescored.poses] == sorted(p.vina_score for p in unrescored.poses)
 
 
 def test_vina_search_needs_a_pocket(model_files):
@@ -96,6 +109,7 @@ def test_written_poses_read_back_with_their_scores_and_optional_hydrogens(pocket
             np.testing.assert_allclose(heavy.GetConformer().GetPositions(), p.positions, atol=1e-4)
             assert (mol.GetProp("source"), mol.GetProp("posebusters_valid")) == (p.source, str(p.valid).lower())
             assert float(mol.GetProp("vina_score")) == pytest.approx(p.vina_score, abs=1e-3)
+            assert float(mol.GetProp("vinardo_score")) == pytest.approx(p.vinardo_score, abs=1e-3)
         with (out / "results.csv").open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert tuple(rows[0]) == RESULT_COLUMNS and len(rows) == len(result.poses)

@@ -43,6 +43,10 @@ from disco_dock.docking.physics.ligand import heavy_atoms, ligand_pdbqt, poses_f
 from disco_dock.docking.physics.pdb_lines import atom_positions, is_atom
 from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 
+VINA, VINARDO = "vina", "vinardo"
+SCORING_FUNCTIONS = (VINA, VINARDO)
+"""Vina's scoring functions used here: its own, and Vinardo (Quiroga & Villarreal 2016: the same
+search and terms re-fitted, with a different steric term and atom radii)."""
 BLIND_PADDING = 8.0
 """Default growth of each edge of a box around poses (A), 4 A on either side."""
 
@@ -84,12 +88,13 @@ def _atom_types(pdbqt: str) -> frozenset[str]:
     return frozenset(line.split()[-1] for line in pdbqt.splitlines() if is_atom(line))
 
 
-def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int, ligand: str | None):
-    """A `vina.Vina` with the receptor set and maps computed over `box`: for the atom types of the
-    `ligand` PDBQT (Vina maps only the types of a ligand set before the maps), else for all."""
+def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int, ligand: str | None, scoring: str):
+    """A `vina.Vina` with scoring function `scoring`, the receptor set and maps computed over `box`:
+    for the atom types of the `ligand` PDBQT (Vina maps only the types of a ligand set before the
+    maps), else for all."""
     from vina import Vina
 
-    engine = Vina(sf_name="vina", cpu=cpu, seed=seed, verbosity=0)
+    engine = Vina(sf_name=scoring, cpu=cpu, seed=seed, verbosity=0)
     with tempfile.TemporaryDirectory(prefix="disco-dock-vina-") as folder:
         receptor_file = Path(folder) / "receptor.pdbqt"
         receptor_file.write_text(receptor.text)
@@ -101,13 +106,18 @@ def _engine(receptor: ReceptorPDBQT, box: Box, cpu: int, seed: int, ligand: str 
 
 
 class VinaPocket:
-    """Vina set up on one receptor and box; scores, refines and docks poses (see the module docstring)."""
+    """Vina set up on one receptor and box; scores, refines and docks poses (see the module docstring).
+    `scoring` is the scoring function: one of `SCORING_FUNCTIONS`."""
 
-    def __init__(self, receptor: ReceptorPDBQT, box: Box, cpu: int = 1, seed: int = 1, ligand: Chem.Mol | None = None) -> None:
+    def __init__(
+        self, receptor: ReceptorPDBQT, box: Box, cpu: int = 1, seed: int = 1, ligand: Chem.Mol | None = None, scoring: str = VINA
+    ) -> None:
         _check_box(receptor, box)
-        self.receptor, self.box, self.cpu, self.seed = receptor, box, cpu, seed
+        if scoring not in SCORING_FUNCTIONS:
+            raise ValueError(f"unknown scoring function {scoring!r}: use one of {', '.join(SCORING_FUNCTIONS)}")
+        self.receptor, self.box, self.cpu, self.seed, self.scoring = receptor, box, cpu, seed, scoring
         self._ligand = ligand_pdbqt(ligand) if ligand is not None else None
-        self._engine = _engine(receptor, box, cpu, seed, self._ligand)
+        self._engine = _engine(receptor, box, cpu, seed, self._ligand, scoring)
         self._held = self._ligand
         """The ligand PDBQT Vina holds as set, or None when there is none or Vina has moved it."""
         self._held_types = _atom_types(self._ligand) if self._ligand is not None else frozenset()
@@ -196,7 +206,7 @@ class VinaPocket:
             self._hold(pdbqt)
             self._held = None  # Vina's ligand ends at one of its poses
         else:
-            engine = _engine(self.receptor, self.box, self.cpu, seed, self._ligand)
+            engine = _engine(self.receptor, self.box, self.cpu, seed, self._ligand, self.scoring)
             if pdbqt != self._ligand:
                 engine.set_ligand_from_string(pdbqt)
         engine.dock(exhaustiveness=exhaustiveness, n_poses=num_poses)

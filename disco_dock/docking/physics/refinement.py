@@ -1,5 +1,5 @@
-"""Vina on many poses of one complex at once: each pose refined (or only scored) in as few map
-computations as the poses' spread allows.
+"""Vina on many poses of one complex at once: each pose refined (or only scored, by Vina or
+Vinardo: `rescored`) in as few map computations as the poses' spread allows.
 
 The receptor is prepared and loaded into Vina once, and the maps are for the poses' molecule's
 atom types only. Vina's map cost grows with the box's volume, so the poses share one box around
@@ -12,14 +12,16 @@ The receptor need only reach those boxes (`receptor_pdbqt(protein, near=...)`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from rdkit import Chem
 
 from disco_dock.docking.physics.ligand import heavy_atoms, with_hydrogens
-from disco_dock.docking.physics.pocket import BLIND_PADDING, RefinedPose, VinaPocket
-from disco_dock.docking.physics.receptor import ReceptorPDBQT
+from disco_dock.docking.physics.pocket import BLIND_PADDING, VINA, RefinedPose, VinaPocket
+from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 from disco_dock.docking.pocket import Box
+
 
 def shared_boxes(poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING) -> list[tuple[Box, list[int]]]:
     """The Vina boxes for `poses` and the poses each holds: one around all of them, or one
@@ -38,22 +40,33 @@ def vina_poses(
     refine: bool = True,
     steps: int = 1000,
     boxes: Sequence[tuple[Box, list[int]]] | None = None,
+    scoring: str = VINA,
 ) -> list[RefinedPose]:
     """Every pose refined by at most `steps` steps of Vina's local optimisation (or, without
     `refine`, only scored, with a shift of 0), in the order given, in `boxes` (default
-    `shared_boxes(poses)`; a cropped receptor must cover each)."""
+    `shared_boxes(poses)`; a cropped receptor must cover each), with the scoring function `scoring`."""
     if not poses:
         return []
     results: list[RefinedPose | None] = [None] * len(poses)
     pocket: VinaPocket | None = None
     for box, members in shared_boxes(poses) if boxes is None else boxes:
         if pocket is None:
-            pocket = VinaPocket(receptor, box, ligand=poses[0])  # one molecule: maps for its atom types
+            pocket = VinaPocket(receptor, box, ligand=poses[0], scoring=scoring)  # one molecule: maps for its atom types
         else:
             pocket.move_to(box)
         for index in members:
             results[index] = pocket.refine(poses[index], steps) if refine else _scored(pocket, poses[index])
     return results
+
+
+def rescored(protein: str | Path, poses: Sequence[Chem.Mol], scoring: str) -> list[float]:
+    """Every pose's score by the scoring function `scoring` as it is (kcal/mol), in `shared_boxes`
+    on a receptor from the PDB file `protein` cropped for them; PhysicsError as `receptor_pdbqt`."""
+    if not poses:
+        return []
+    boxes = shared_boxes(poses)
+    receptor = receptor_pdbqt(protein, near=[box for box, _ in boxes])
+    return [pose.score for pose in vina_poses(receptor, poses, refine=False, boxes=boxes, scoring=scoring)]
 
 
 def _scored(pocket: VinaPocket, pose: Chem.Mol) -> RefinedPose:

@@ -9,6 +9,8 @@ from rdkit.Chem import AllChem, rdMolAlign
 
 from disco_dock.docking.physics import PhysicsError, VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_positions
+from disco_dock.docking.physics.pocket import VINA, VINARDO
+from disco_dock.docking.physics.refinement import rescored
 from disco_dock.docking.pocket import Box
 from tests.support.complexes import COMPLEXES, protein_path
 from tests.support.poses import assert_one_line, assert_same_molecule, crystal, perturbed, pushed_into_protein
@@ -32,6 +34,17 @@ def test_refinement_resolves_a_clash(pocket) -> None:
     before, after = check_poses([clashing, refined.mol], protein_path("1ia1"))
     assert "minimum_distance_to_protein" in before.failed
     assert after.passed, after.failed
+
+
+def test_vinardo_scores_poses_with_its_own_function_in_the_same_boxes(pocket) -> None:
+    ligand, receptor = crystal("1ia1"), pocket("1ia1").receptor
+    vinardo = VinaPocket(receptor, pocket("1ia1").box, ligand=ligand, scoring=VINARDO)
+    assert vinardo.score(ligand) < 0 and vinardo.score(ligand) != pytest.approx(pocket("1ia1").score(ligand), abs=0.1)
+    poses = [ligand, perturbed(ligand, 0)]
+    assert rescored(protein_path("1ia1"), poses, VINA) == pytest.approx([pocket("1ia1").score(pose) for pose in poses], abs=1e-3)
+    assert rescored(protein_path("1ia1"), poses, VINARDO) == pytest.approx([vinardo.score(pose) for pose in poses], abs=1e-3)
+    with pytest.raises(ValueError, match="unknown scoring function 'ad5'"):
+        VinaPocket(receptor, pocket("1ia1").box, scoring="ad5")
 
 
 def test_pose_outside_the_box(pocket) -> None:
