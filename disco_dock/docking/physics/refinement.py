@@ -23,6 +23,11 @@ from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 from disco_dock.docking.pocket import Box
 
 
+SCORING_PADDING = 2.0
+"""Edge growth of the boxes of poses that are only scored (A): the atoms must lie inside the maps,
+and Vina's map time grows with the box's volume (a pose that does not move needs no room)."""
+
+
 def shared_boxes(poses: Sequence[Chem.Mol], padding: float = BLIND_PADDING) -> list[tuple[Box, list[int]]]:
     """The Vina boxes for `poses` and the poses each holds: one around all of them, or one
     around each pose when those have less volume in all."""
@@ -61,10 +66,11 @@ def vina_poses(
 
 def rescored(protein: str | Path, poses: Sequence[Chem.Mol], scoring: str) -> list[float]:
     """Every pose's score by the scoring function `scoring` as it is (kcal/mol), in `shared_boxes`
-    on a receptor from the PDB file `protein` cropped for them; PhysicsError as `receptor_pdbqt`."""
+    padded by `SCORING_PADDING` on a receptor from the PDB file `protein` cropped for them;
+    PhysicsError as `receptor_pdbqt`."""
     if not poses:
         return []
-    boxes = shared_boxes(poses)
+    boxes = shared_boxes(poses, SCORING_PADDING)
     receptor = receptor_pdbqt(protein, near=[box for box, _ in boxes])
     return [pose.score for pose in vina_poses(receptor, poses, refine=False, boxes=boxes, scoring=scoring)]
 
