@@ -9,7 +9,8 @@ docking again: `benchmarks/rerank.py`.
 Each ranker picks the pose it gives the highest probability, Vina's score the lowest score (as the
 harness's "by Vina score" column: no validity ordering in either), and with `consensus` the Vina +
 Vinardo consensus (`candidates.consensus_score`) the lowest consensus, from the record's Vinardo
-scores or, for records made before poses had them, from Vinardo run on the kept poses. A complex the method failed on
+scores or, for records made before poses had them, from Vinardo run on the kept poses (a complex
+Vinardo cannot score is a miss of the consensus, with a warning). A complex the method failed on
 is a miss in every column; one whose poses were not kept (a record from before they were) is left
 out and counted.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.data.protein import read_heavy_atoms
+from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import with_positions
 from disco_dock.docking.physics.pocket import VINARDO
 from disco_dock.docking.physics.refinement import rescored
@@ -115,8 +118,12 @@ def pool_picks(
         picked = {name: float(rmsds[int(torch.argmax(ranker.probabilities(features)))]) for name, ranker in rankers.items()}
     picked[VINA_SCORE] = float(rmsds[np.argmin(scores)])
     if consensus:
-        combined = consensus_score(scores, vinardo_scores(record, positions, source), PhysicsConfig.consensus_weight)
-        picked[CONSENSUS] = float(rmsds[np.argmin(np.where(np.isfinite(combined), combined, np.inf))])
+        try:
+            combined = consensus_score(scores, vinardo_scores(record, positions, source), PhysicsConfig.consensus_weight)
+            picked[CONSENSUS] = float(rmsds[np.argmin(np.where(np.isfinite(combined), combined, np.inf))])
+        except (DataError, PhysicsError) as error:
+            warnings.warn(f"{record['complex']}: no Vinardo scores, a miss of the consensus: {error}", stacklevel=2)
+            picked[CONSENSUS] = math.inf
     return PoolPicks(record["complex"], picked | {BEST_OF_POOL: float(rmsds.min())})
 
 
@@ -181,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", required=True, help="the method whose pools to rank (e.g. disco-dock-pocket-vina)")
     parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
     parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
-    parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: 1-2 CPU s each)")
+    parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: a few CPU s each)")
     parser.add_argument("--subset", action="append", default=[], metavar="NAME=IDS_FILE", help="also report these complexes on their own (repeatable)")
     parser.add_argument("--out", type=Path, help="output path without suffix (default: RESULTS/rerank-METHOD)")
     args = parser.parse_args(argv)

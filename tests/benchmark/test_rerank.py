@@ -3,6 +3,7 @@ ranked again by other rankers, beside Vina's score and the best of the pool."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -81,6 +82,15 @@ def test_the_consensus_uses_recorded_vinardo_scores_or_runs_vinardo_on_the_kept_
     record = read_records(run.out_dir, "pool")["1ia1"]
     computed = vinardo_scores(record, read_poses(run.out_dir, "pool", "1ia1"), sources["1ia1"])
     assert np.isfinite(computed).all() and computed[1] < computed[0]  # the crystal pose beats the one moved 3 A
+
+
+def test_a_pool_vinardo_cannot_score_is_a_consensus_miss_with_a_warning(run, tmp_path):
+    source = next(source for source in discover_complexes(run.data_dir) if source.name == "1ia1")
+    broken = dataclasses.replace(source, protein=tmp_path / "gone.pdb")
+    record = read_records(run.out_dir, "pool")["1ia1"]
+    with pytest.warns(UserWarning, match="1ia1: no Vinardo scores"):
+        picks = pool_picks(record, read_poses(run.out_dir, "pool", "1ia1"), broken, {}, consensus=True)
+    assert picks.picked_rmsd[CONSENSUS] == float("inf") and picks.picked_rmsd[BEST_OF_POOL] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_failures_are_misses_and_pools_without_kept_poses_are_left_out(run):
