@@ -183,7 +183,7 @@ class PhysicsConfig(Settings):
     """A pose none of whose heavy atoms comes this close to a receptor heavy atom (A) is flagged
     and ranked last, as is one whose centroid lies outside the given box (`docking.placement`)."""
     vinardo: bool = True
-    """Score every final pose with Vinardo as well (`physics.refinement.rescored`, about 1-2 CPU s
+    """Score every final pose with Vinardo as well (`physics.refinement.rescored`, 2-3 CPU s
     per complex), for the consensus ranking; only when Vina runs."""
     consensus_weight: float = 1.5
     """The consensus score is Vina's score + this x Vinardo's (kcal/mol). Fitted on the ranker's
