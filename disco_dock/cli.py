@@ -119,7 +119,10 @@ def predict(
     ),
     vina_exhaustiveness: int = typer.Option(PHYSICS.vina_exhaustiveness, min=1, help="Vina's search effort."),
     vina_poses: int = typer.Option(PHYSICS.vina_poses, min=1, help="Vina search poses at most."),
-    checks: bool = typer.Option(PHYSICS.check_validity, "--checks/--no-checks", help="PoseBusters validity checks of every pose."),
+    checks: bool = typer.Option(
+        PHYSICS.check_validity, "--checks/--no-checks", help="PoseBusters validity checks: of the poses in rank order until one passes (the top pose is then valid when any is)."
+    ),
+    check_all: bool = typer.Option(PHYSICS.check_all, "--check-all", help="PoseBusters checks of every pose, not only until one passes."),
     energy_check: bool = typer.Option(
         PHYSICS.energy_check, "--energy-check/--no-energy-check", help="Include PoseBusters' internal-energy check (seconds per molecule)."
     ),
@@ -142,7 +145,7 @@ def predict(
         sampling = SamplingConfig(samples, steps, ode, prior_temperature=prior_temperature, guidance=guidance, seed=seed, batch_nodes=batch_nodes)
         physics = PHYSICS.replace(
             refine=refine, refine_steps=refine_steps, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
-            check_validity=checks, energy_check=energy_check, vinardo=vinardo, rank_by=rank_by,
+            check_validity=checks, check_all=check_all, energy_check=energy_check, vinardo=vinardo, rank_by=rank_by,
         )  # fmt: skip
     except ValueError as error:
         fail(str(error))

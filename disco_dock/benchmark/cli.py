@@ -40,7 +40,10 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     parser.add_argument("--limit", type=int, help="run only the first K complexes")
     parser.add_argument("--seed", type=int, default=BenchmarkConfig.seed, help="seed of the starting conformers, Vina and disco-dock")
     parser.add_argument("--vina-cpu", type=int, default=1, help="CPUs for Vina (default 1)")
-    parser.add_argument("--vina-exhaustiveness", type=int, default=BenchmarkConfig.vina_exhaustiveness)
+    parser.add_argument("--vina-exhaustiveness", type=int, default=BenchmarkConfig.vina_exhaustiveness, help="Vina's search effort in the vina method (default %(default)s)")
+    parser.add_argument(
+        "--search-exhaustiveness", type=int, default=BenchmarkConfig.search_exhaustiveness, help="Vina's search effort inside disco-dock-pocket-vina (default %(default)s)"
+    )
     parser.add_argument("--vina-poses", type=int, default=BenchmarkConfig.vina_poses, help="Vina poses per complex, also as disco-dock-pocket-vina candidates")
     parser.add_argument("--no-posebusters", action="store_true", help="skip PoseBusters checks of the top-1 poses")
     parser.add_argument("--device", default="cpu", help="torch device for disco-dock")
@@ -63,6 +66,7 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
         seed=args.seed,
         vina_cpu=args.vina_cpu,
         vina_exhaustiveness=args.vina_exhaustiveness,
+        search_exhaustiveness=args.search_exhaustiveness,
         vina_poses=args.vina_poses,
         posebusters=not args.no_posebusters,
         device=args.device,

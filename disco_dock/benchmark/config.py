@@ -20,7 +20,7 @@ METHOD_PHYSICS = {
 }
 """disco-dock's methods by name and their physics stage: the learned model alone (confidence
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
-as candidates (exhaustiveness and number of poses: the run's Vina settings), ranked as `predict`
+as candidates (the run's search exhaustiveness and number of Vina poses), ranked as `predict`
 ranks by default (`PhysicsConfig.rank_by` "auto": the Vina + Vinardo consensus since 2026-12-06,
 Vina's score before). Records keep every pose's Vina (and Vinardo)
 score and confidence (the pose ranker's, when the model has one), so the summary also gives
@@ -101,7 +101,10 @@ class BenchmarkConfig:
     """Seed of the PDBbind starting conformers, Vina and disco-dock's sampling."""
     box_padding: float = BOX_PADDING
     """Box edge = the crystal ligand's extent + this (A, per axis), where no `_box.json` is given."""
-    vina_exhaustiveness: int = PhysicsConfig.vina_exhaustiveness
+    vina_exhaustiveness: int = 8
+    """Vina's search effort in the Vina method (Vina's own default)."""
+    search_exhaustiveness: int = PhysicsConfig.vina_exhaustiveness
+    """Vina's search effort inside disco-dock-pocket-vina (`predict`'s default)."""
     vina_poses: int = 10
     vina_cpu: int = 1
     posebusters: bool = True

@@ -211,6 +211,10 @@ def _physics_text(physics: dict | None) -> str:
     return ", ".join(parts) or "none"
 
 
+PHYSICS_STAGES = ("physics", "checks")
+"""dock's stages that make up the physics stage: Vina's work, then PoseBusters' checks after the ranking."""
+
+
 def stage_table(summary: dict) -> list[str]:
     """Markdown lines: mean seconds of each of dock's stages by mode and samples, and what the
     physics stage adds to the rest of the same predictions (a ratio that the machine's load moves
@@ -223,8 +227,8 @@ def stage_table(summary: dict) -> list[str]:
     for mode, samples in dict.fromkeys((run["mode"], run["samples"]) for run in runs):
         group = [run for run in runs if (run["mode"], run["samples"]) == (mode, samples)]
         means = [statistics.mean(run["stages"].get(stage, 0.0) for run in group) for stage in stages]
-        physics = statistics.mean(run["stages"].get("physics", 0.0) for run in group)
-        rest = statistics.mean(run["seconds"] - run["stages"].get("physics", 0.0) for run in group)
+        physics = statistics.mean(sum(run["stages"].get(stage, 0.0) for stage in PHYSICS_STAGES) for run in group)
+        rest = statistics.mean(run["seconds"] for run in group) - physics
         lines.append(f"| {mode} | {samples} | " + " | ".join(table_cell(mean) for mean in means) + f" | {table_cell(physics / rest, percent=True)} |")
     return lines
 

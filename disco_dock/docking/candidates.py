@@ -2,10 +2,11 @@
 
 `physics_stage` takes the diffusion model's poses and, as `PhysicsConfig` asks, adds Vina's
 search poses (pocket mode), refines every diffusion pose with Vina's local optimisation (Vina's
-own poses come out of its search already optimised), scores all with Vina and Vinardo, and runs
-PoseBusters' checks. With a trained pose ranker, `ranker_confidences` gives every pose its
-probability of being right; `ranked` orders the pool (invalid poses last, then by confidence,
-the Vina + Vinardo consensus, Vina score or sample order) and numbers the ranks.
+own poses come out of its search already optimised) and scores all with Vina and Vinardo. With
+a trained pose ranker, `ranker_confidences` gives every pose its probability of being right;
+`ranked` orders the pool (by confidence, the Vina + Vinardo consensus, Vina score or sample
+order) and numbers the ranks; `validity_checked` then runs PoseBusters' checks on the ranked
+poses and moves those that fail after the others.
 """
 
 from __future__ import annotations
@@ -46,9 +47,8 @@ def physics_stage(
     poses: Sequence[DockedPose], start: Chem.Mol, protein: Path, pocket: Pocket | None, config: PhysicsConfig
 ) -> list[DockedPose]:
     """The candidate pool: `poses` (the diffusion samples) refined or scored by Vina, Vina's search
-    poses from the conformer `start` when asked, Vinardo's scores and PoseBusters' verdicts on all
-    when asked; ranks not yet set.
-    PhysicsError when Vina or PoseBusters fail; ValueError for a search without a pocket."""
+    poses from the conformer `start` when asked, Vinardo's scores on all when asked; ranks and
+    validity not yet set. PhysicsError when Vina fails; ValueError for a search without a pocket."""
     config = config.for_mode(pocket is not None)
     pool = list(poses)
     if config.uses_vina and (pool or config.vina_search):
@@ -71,10 +71,27 @@ def physics_stage(
         if config.vinardo:
             scores = rescored(protein, [pose.mol for pose in pool], VINARDO)
             pool = [dataclasses.replace(pose, vinardo_score=score) for pose, score in zip(pool, scores, strict=True)]
-    if config.check_validity:
-        checks = check_poses([pose.mol for pose in pool], protein, energy=config.energy_check)
-        pool = [dataclasses.replace(pose, valid=check.passed, failed_checks=check.failed) for pose, check in zip(pool, checks, strict=True)]
     return pool
+
+
+def validity_checked(poses: Sequence[DockedPose], protein: Path, config: PhysicsConfig) -> tuple[DockedPose, ...]:
+    """Ranked `poses` (best first) with PoseBusters' verdicts against the PDB file `protein`, and
+    with `config.invalid_last` those failing a check moved after the others (flagged poses stay
+    last), ranks renumbered. With `config.check_all` every pose is checked; else the poses are
+    checked in rank order, in chunks of 1, 2, 4, ..., until one passes: the top pose is then the
+    one that checking every pose would rank first, and the poses after the chunk that held it stay
+    unchecked (`valid` None). PhysicsError when PoseBusters fails."""
+    poses, start, size = list(poses), 0, len(poses) if config.check_all else 1
+    while start < len(poses):
+        chunk = poses[start : start + size]
+        checks = check_poses([pose.mol for pose in chunk], protein, energy=config.energy_check)
+        poses[start : start + size] = [
+            dataclasses.replace(pose, valid=check.passed, failed_checks=check.failed) for pose, check in zip(chunk, checks, strict=True)
+        ]
+        if any(check.passed for check in checks):
+            break
+        start, size = start + size, 2 * size
+    return ranked(poses, "sample", config.invalid_last)
 
 
 def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: cKDTree) -> list[DockedPose]:

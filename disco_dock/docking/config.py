@@ -165,12 +165,19 @@ class PhysicsConfig(Settings):
     accuracy today: on Astex, in one benchmark run, the refined diffusion samples alone put a few
     percent of top-1 poses under 2 A and with Vina's search poses most of them
     (`benchmarks/results/astex-pipeline`), at about twice the time."""
-    vina_exhaustiveness: int = 8
-    """Vina's search effort (its default)."""
+    vina_exhaustiveness: int = 4
+    """Vina's search effort (Vina's own default is 8). Half of it, for time: on Astex (85, one run
+    each, `benchmarks/results/astex-pipeline-v2` and `-exh4`) disco-dock-pocket-vina put 67.1 % of
+    top-1 poses under 2 A ranked by Vina's score at 8 and 65.9 % at 4, at a median 38.0 and 29.9
+    CPU s per complex, where Vina alone (exhaustiveness 8) took 24.6 s."""
     vina_poses: int = 9
     """At most this many Vina search poses (its default)."""
     check_validity: bool = True
-    """Run PoseBusters' "dock" checks on every final pose."""
+    """Run PoseBusters' "dock" checks on the final poses (`candidates.validity_checked`)."""
+    check_all: bool = False
+    """Check every final pose; else only the poses in rank order until one passes, which decides
+    the same top pose (the one ranked first among the valid poses) at a fraction of the cost: on
+    Astex 1GPK the checks of all 19 poses took 2.7 CPU s of a 10.4 s physics stage."""
     energy_check: bool = False
     """Include PoseBusters' internal-energy check (the pose's UFF energy against the mean of 50
     minimised ETKDG conformers, made once per molecule: 0.7-4.2 CPU s for posebusters' four

@@ -30,7 +30,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, HeteroData
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import physics_stage, rank_pool, ranking_key
+from disco_dock.docking.candidates import physics_stage, rank_pool, ranking_key, validity_checked
 from disco_dock.docking.config import PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.conformers import generate_conformers, rotatable_bonds
 from disco_dock.docking.data.errors import DataError
@@ -230,6 +230,9 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
         warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
                       f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip
     clock.lap("ranking")
+    if physics.check_validity:
+        poses = validity_checked(poses, receptor.path, physics)
+        clock.lap("checks")
     return DockingResult(samples.name, samples.mode, poses, receptor.path, samples.seconds | clock.seconds)
 
 

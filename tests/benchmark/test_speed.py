@@ -52,12 +52,12 @@ def test_table_rows_per_mode_and_samples_against_vina():
 
 def test_stage_table_gives_what_the_physics_stage_adds_to_the_rest():
     summary = _summary()
-    stages = {(10, "a"): {"inputs": 1.0, "sampling": 5.0, "physics": 2.0, "ranking": 1.0}, (10, "b"): {"inputs": 1.0, "sampling": 7.0, "physics": 4.0, "ranking": 1.0}}
+    stages = {(10, "a"): {"inputs": 1.0, "sampling": 5.0, "physics": 1.5, "ranking": 1.0, "checks": 0.5}, (10, "b"): {"inputs": 1.0, "sampling": 7.0, "physics": 3.0, "ranking": 1.0, "checks": 1.0}}
     for run in summary["predict"]["pocket"]["runs"]:
         run["stages"] = stages.get((run["samples"], run["complex"]))
     table = speed_markdown(summary)
-    assert "| mode | samples | inputs (s) | sampling (s) | physics (s) | ranking (s) | physics / the rest |" in table
-    assert "| pocket | 10 | 1.00 | 6.00 | 3.00 | 1.00 | 33.3 % |" in table  # 3 s of physics, 12 - 3 = 9 s of the rest
+    assert "| mode | samples | inputs (s) | sampling (s) | physics (s) | ranking (s) | checks (s) | physics / the rest |" in table
+    assert "| pocket | 10 | 1.00 | 6.00 | 2.25 | 1.00 | 0.75 | 33.3 % |" in table  # 3 s of physics and checks, 12 - 3 = 9 s of the rest
     assert "| pocket | 1 |" not in table.split("physics / the rest")[1]  # runs without stage times have no row
 
 

@@ -11,9 +11,11 @@ import pytest
 from rdkit import Chem
 
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import consensus_score, ranked, ranking_key
+from disco_dock.docking import candidates
+from disco_dock.docking.candidates import consensus_score, ranked, ranking_key, validity_checked
 from disco_dock.docking.config import NO_SEARCH_BOX, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.dock import dock
+from disco_dock.docking.physics import PoseCheck
 from disco_dock.docking.pocket import pocket_from_options
 from disco_dock.docking.results import DIFFUSION, VINA, DockedPose
 from disco_dock.docking.writer import RESULT_COLUMNS, write_result
@@ -75,7 +77,7 @@ def test_refinement_lowers_every_vina_score_and_keeps_the_molecule(pocket_model)
 
 
 def test_vina_candidates_join_the_pool_and_every_pose_is_checked(pocket_model):
-    result = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=2, vina_poses=4))
+    result = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=2, vina_poses=4, check_all=True))
     sources = [p.source for p in result.poses]
     assert sources.count(DIFFUSION) == SAMPLING.samples and 1 <= sources.count(VINA) <= 4
     assert all(p.valid is not None for p in result.poses)
@@ -107,7 +109,7 @@ def test_written_poses_read_back_with_their_scores_and_optional_hydrogens(pocket
             assert has_hydrogens == hydrogens
             heavy = Chem.RemoveHs(mol)
             np.testing.assert_allclose(heavy.GetConformer().GetPositions(), p.positions, atol=1e-4)
-            assert (mol.GetProp("source"), mol.GetProp("posebusters_valid")) == (p.source, str(p.valid).lower())
+            assert (mol.GetProp("source"), mol.GetProp("posebusters_valid")) == (p.source, "" if p.valid is None else str(p.valid).lower())
             assert float(mol.GetProp("vina_score")) == pytest.approx(p.vina_score, abs=1e-3)
             assert float(mol.GetProp("vinardo_score")) == pytest.approx(p.vinardo_score, abs=1e-3)
         with (out / "results.csv").open(newline="") as handle:
@@ -120,3 +122,26 @@ def test_flagged_poses_rank_after_every_other_pose_even_the_invalid_ones():
 
     pool = [dataclasses.replace(pose(0, vina=-9.0, valid=True), flag="outside the box"), pose(1, vina=-5.0, valid=False), pose(2, vina=-6.0, valid=True)]
     assert [p.sample for p in ranked(pool, "vina", invalid_last=True)] == [2, 1, 0]
+
+
+def test_poses_are_checked_in_rank_order_until_one_passes_and_the_top_pose_is_what_checking_all_gives(monkeypatch):
+    passes = {0: False, 1: False, 2: False, 3: True, 4: False, 5: True, 6: False, 7: True}
+    calls = []
+
+    def fake_checks(mols, protein, energy):
+        calls.append(len(mols))
+        return [PoseCheck(passes[int(mol.GetProp("sample"))], () if passes[int(mol.GetProp("sample"))] else ("clash",)) for mol in mols]
+
+    def labelled(sample: int) -> DockedPose:
+        mol = Chem.MolFromSmiles("C")
+        mol.SetProp("sample", str(sample))
+        return DockedPose(mol, 0, math.nan, sample)
+
+    monkeypatch.setattr(candidates, "check_poses", fake_checks)
+    pool = ranked([labelled(sample) for sample in range(8)], "sample", invalid_last=True)
+    lazy = validity_checked(pool, "protein.pdb", PhysicsConfig())
+    assert calls == [1, 2, 4]  # poses 0 / 1-2 / 3-6: pose 3 passes
+    assert [p.sample for p in lazy] == [3, 5, 7, 0, 1, 2, 4, 6] and [p.rank for p in lazy] == list(range(1, 9))
+    assert lazy[2].valid is None and lazy[3].failed_checks == ("clash",)  # pose 7: never checked
+    every = validity_checked(pool, "protein.pdb", PhysicsConfig(check_all=True))
+    assert calls[3:] == [8] and every[0].sample == lazy[0].sample and all(p.valid is not None for p in every)
