@@ -126,7 +126,8 @@ def predict(
     energy_check: bool = typer.Option(
         PHYSICS.energy_check, "--energy-check/--no-energy-check", help="Include PoseBusters' internal-energy check (seconds per molecule)."
     ),
-    vinardo: bool = typer.Option(PHYSICS.vinardo, "--vinardo/--no-vinardo", help="Score every pose with Vinardo as well (the consensus ranking)."),
+    vinardo: bool = typer.Option(PHYSICS.vinardo, "--vinardo/--no-vinardo", help="Score the poses with Vinardo as well (the consensus ranking)."),
+    vinardo_poses: int = typer.Option(PHYSICS.vinardo_poses, min=1, help="Vinardo scores this many poses, those with the best Vina scores."),
     rank_by: str = typer.Option(PHYSICS.rank_by, help="auto, confidence, consensus (Vina + Vinardo), vina or sample."),
     hydrogens: bool = typer.Option(False, "--hydrogens", help="Write poses with hydrogens (added in 3D); heavy atoms otherwise."),
 ) -> None:
@@ -145,7 +146,7 @@ def predict(
         sampling = SamplingConfig(samples, steps, ode, prior_temperature=prior_temperature, guidance=guidance, seed=seed, batch_nodes=batch_nodes)
         physics = PHYSICS.replace(
             refine=refine, refine_steps=refine_steps, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
-            check_validity=checks, check_all=check_all, energy_check=energy_check, vinardo=vinardo, rank_by=rank_by,
+            check_validity=checks, check_all=check_all, energy_check=energy_check, vinardo=vinardo, vinardo_poses=vinardo_poses, rank_by=rank_by,
         )  # fmt: skip
     except ValueError as error:
         fail(str(error))

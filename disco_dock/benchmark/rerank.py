@@ -87,10 +87,11 @@ def recorded_scores(record: dict, key: str) -> np.ndarray:
 
 
 def vinardo_scores(record: dict, positions: np.ndarray, source: ComplexSource) -> np.ndarray:
-    """Every kept pose's Vinardo score: the record's, else Vinardo run on the poses (in the crystal
-    ligand's atom order) in the complex's protein."""
+    """Every kept pose's Vinardo score: the record's (NaN for the poses `predict` did not rescore,
+    `PhysicsConfig.vinardo_poses`), else, when the record has none, Vinardo run on all the poses
+    (in the crystal ligand's atom order) in the complex's protein."""
     recorded = recorded_scores(record, "vinardo_scores")
-    if len(recorded) == len(positions) and np.isfinite(recorded).all():
+    if len(recorded) == len(positions) and np.isfinite(recorded).any():
         return recorded
     ligand = read_ligand(source.ligand, source.ligand_fallback).mol
     return np.array(rescored(source.protein, [with_positions(ligand, pose) for pose in positions.astype(np.float64)], VINARDO))

@@ -47,7 +47,8 @@ def physics_stage(
     poses: Sequence[DockedPose], start: Chem.Mol, protein: Path, pocket: Pocket | None, config: PhysicsConfig
 ) -> list[DockedPose]:
     """The candidate pool: `poses` (the diffusion samples) refined or scored by Vina, Vina's search
-    poses from the conformer `start` when asked, Vinardo's scores on all when asked; ranks and
+    poses from the conformer `start` when asked, Vinardo's scores of the `config.vinardo_poses`
+    with the lowest Vina scores when asked; ranks and
     validity not yet set. PhysicsError when Vina fails; ValueError for a search without a pocket."""
     config = config.for_mode(pocket is not None)
     pool = list(poses)
@@ -69,8 +70,10 @@ def physics_stage(
         if config.vina_search:
             pool += [DockedPose(found_pose.mol, 0, math.nan, index, VINA, found_pose.score) for index, found_pose in enumerate(found)]
         if config.vinardo:
-            scores = rescored(protein, [pose.mol for pose in pool], VINARDO)
-            pool = [dataclasses.replace(pose, vinardo_score=score) for pose, score in zip(pool, scores, strict=True)]
+            best = sorted(range(len(pool)), key=lambda index: pool[index].vina_score)[: config.vinardo_poses]
+            scores = rescored(protein, [pool[index].mol for index in best], VINARDO)
+            for index, score in zip(best, scores, strict=True):
+                pool[index] = dataclasses.replace(pool[index], vinardo_score=score)
     return pool
 
 
@@ -107,11 +110,11 @@ def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: 
 
 def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    the consensus when every pose has Vina's and Vinardo's scores, else Vina's score when the pool
-    has one, else the confidence when there is one, else sample order."""
+    the consensus when every pose has Vina's score and some have Vinardo's, else Vina's score when
+    the pool has one, else the confidence when there is one, else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
-    if pool and all(math.isfinite(pose.vina_score) and math.isfinite(pose.vinardo_score) for pose in pool):
+    if pool and all(math.isfinite(pose.vina_score) for pose in pool) and any(math.isfinite(pose.vinardo_score) for pose in pool):
         return "consensus"
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
     if has_confidence and not scored:
@@ -138,14 +141,16 @@ def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool, consensus_we
     """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "consensus"
     (`consensus_score`, lowest first), "vina" (lowest score first) or "sample" (the pool's order);
     flagged poses (`placement`) after all others, and within each group poses failing a validity
-    check last when `invalid_last`; ties keep the pool's order; a pose without the value ranks after those with one."""
+    check last when `invalid_last`; ties keep the pool's order; a pose without the value ranks
+    after those with one (by Vina's score, for the consensus)."""
 
-    def score(pose: DockedPose) -> float:
+    def score(pose: DockedPose) -> tuple[float, float]:
         value = {
             "confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0,
             "consensus": consensus_score(pose.vina_score, pose.vinardo_score, consensus_weight),
         }[by]  # fmt: skip
-        return value if math.isfinite(value) else math.inf
+        tie_break = pose.vina_score if by == "consensus" and math.isfinite(pose.vina_score) else 0.0
+        return (value if math.isfinite(value) else math.inf, tie_break)
 
-    order = sorted(pool, key=lambda pose: (bool(pose.flag), invalid_last and pose.valid is False, score(pose)))
+    order = sorted(pool, key=lambda pose: (bool(pose.flag), invalid_last and pose.valid is False, *score(pose)))
     return tuple(dataclasses.replace(pose, rank=rank) for rank, pose in enumerate(order, start=1))

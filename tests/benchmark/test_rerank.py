@@ -82,6 +82,8 @@ def test_the_consensus_uses_recorded_vinardo_scores_or_runs_vinardo_on_the_kept_
     record = read_records(run.out_dir, "pool")["1ia1"]
     computed = vinardo_scores(record, read_poses(run.out_dir, "pool", "1ia1"), sources["1ia1"])
     assert np.isfinite(computed).all() and computed[1] < computed[0]  # the crystal pose beats the one moved 3 A
+    partly = record | {"vinardo_scores": [None, -8.0]}  # predict rescored only some poses: their scores as recorded
+    np.testing.assert_array_equal(vinardo_scores(partly, read_poses(run.out_dir, "pool", "1ia1"), sources["1ia1"]), [np.nan, -8.0])
 
 
 def test_a_pool_vinardo_cannot_score_is_a_consensus_miss_with_a_warning(run, tmp_path):

@@ -53,12 +53,15 @@ def test_consensus_ranking_weighs_vinardo_against_vina():
     assert consensus_score(-8.0, -4.0, 1.5) == -14.0
     assert [p.sample for p in ranked(pool, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 2]
     assert [p.sample for p in ranked(pool, "consensus", invalid_last=True, consensus_weight=0.5)] == [0, 1, 2]
+    unrescored = [*pool, pose(3, vina=-9.5), pose(4, vina=-10.0)]  # poses Vinardo did not score: after, by Vina's score
+    assert [p.sample for p in ranked(unrescored, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 4, 3, 2]
 
 
 def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
     scored, unscored = [pose(0, vina=-5.0)], [pose(0)]
     assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0)]) == "consensus"
-    assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-5.0)]) == "vina"
+    assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-5.0)]) == "consensus"
+    assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0), pose(1)]) == "vina"
     assert ranking_key(PhysicsConfig(), True, scored) == "vina"
     assert ranking_key(PhysicsConfig(), True, unscored) == "confidence"
     assert ranking_key(PhysicsConfig(), False, unscored) == "sample"
@@ -89,6 +92,9 @@ def test_vina_candidates_join_the_pool_and_every_pose_is_checked(pocket_model):
     unrescored = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=2, vina_poses=4, vinardo=False, check_validity=False))
     assert all(math.isnan(p.vinardo_score) for p in unrescored.poses)
     assert [p.vina_score for p in unrescored.poses] == sorted(p.vina_score for p in unrescored.poses)
+    two = docked(pocket_model, PhysicsConfig(vina_search=True, vina_exhaustiveness=2, vina_poses=4, vinardo_poses=2, check_validity=False))
+    rescored_scores = sorted(p.vina_score for p in two.poses if math.isfinite(p.vinardo_score))
+    assert len(rescored_scores) == 2 and rescored_scores == sorted(p.vina_score for p in two.poses)[:2]
 
 
 def test_vina_search_needs_a_pocket(model_files):
