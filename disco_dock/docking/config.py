@@ -201,13 +201,14 @@ class PhysicsConfig(Settings):
     within the 5 best), and the consensus over the 8 best picked what it picks over all."""
     consensus_weight: float = 1.5
     """The consensus score is Vina's score + this x Vinardo's (kcal/mol). Fitted on the ranker's
-    decoys (`models/training/decoys`: Vina's search poses and refined diffusion samples of 236
+    decoys (`models/training/decoys`: Vina's search poses and refined diffusion samples of 250
     training and validation complexes, never a test set; `benchmarks/consensus_weight.py`): top-1
-    < 2 A of each complex's pool is 36.9 % by Vina's score, 37.7 % by Vinardo's, 38.1 / 39.0 / 39.4
-    / 39.4 / 39.0 % with weights 0.5 / 1 / 1.5 / 2 / 3; in a 5-fold split by complex the weight
-    fitted on four folds (1.5 in four folds, 1 in one) gives 39.0 % on the fifth against Vina's
-    36.8 % (better in four folds, equal in one), where learned rankers on the pose features did
-    not beat Vina's score (`benchmarks/results/ranker`)."""
+    < 2 A of each complex's pool is 36.8 % by Vina's score, 38.0 % by Vinardo's, 38.4 / 39.2 / 39.6
+    / 39.6 / 39.2 % with weights 0.5 / 1 / 1.5 / 2 / 3; in a 5-fold split by complex the weight
+    fitted on four folds (1.5 in four folds, 1 in one) gives 39.2 % on the fifth against Vina's
+    36.8 % (better in three folds, equal in two), where learned rankers on the pose features did
+    not beat Vina's score (`benchmarks/results/ranker`). On Astex (a test set, not used to choose)
+    it ranked worse than Vina's score in two runs (63.5 against 67.1 %, 62.4 against 65.9 %)."""
     rank_by: str = "auto"
     """"confidence" (the pose ranker's when the model has one and Vina scored the poses, else the
     confidence model's), "consensus" (Vina + `consensus_weight` x Vinardo, lowest first; poses
