@@ -119,6 +119,7 @@ def predict(
     ),
     vina_exhaustiveness: int = typer.Option(PHYSICS.vina_exhaustiveness, min=1, help="Vina's search effort."),
     vina_poses: int = typer.Option(PHYSICS.vina_poses, min=1, help="Vina search poses at most."),
+    vina_cpu: int = typer.Option(PHYSICS.vina_cpu, min=0, help="Threads for Vina's search (0: every core)."),
     checks: bool = typer.Option(
         PHYSICS.check_validity, "--checks/--no-checks", help="PoseBusters validity checks: of the poses in rank order until one passes (the top pose is then valid when any is)."
     ),
@@ -145,7 +146,7 @@ def predict(
     try:
         sampling = SamplingConfig(samples, steps, ode, prior_temperature=prior_temperature, guidance=guidance, seed=seed, batch_nodes=batch_nodes)
         physics = PHYSICS.replace(
-            refine=refine, refine_steps=refine_steps, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses,
+            refine=refine, refine_steps=refine_steps, vina_search=vina_search, vina_exhaustiveness=vina_exhaustiveness, vina_poses=vina_poses, vina_cpu=vina_cpu,
             check_validity=checks, check_all=check_all, energy_check=energy_check, vinardo=vinardo, vinardo_poses=vinardo_poses, rank_by=rank_by,
         )  # fmt: skip
     except ValueError as error:

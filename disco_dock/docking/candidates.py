@@ -57,7 +57,7 @@ def physics_stage(
         searched = search_box(pocket, start) if config.vina_search else None
         receptor = receptor_pdbqt(protein, near=[box for box, _ in boxes] + ([searched] if searched else []))
         if searched is not None:
-            found = VinaPocket(receptor, searched, ligand=with_hydrogens(start)).search(
+            found = VinaPocket(receptor, searched, cpu=config.vina_cpu, ligand=with_hydrogens(start)).search(
                 with_hydrogens(start), config.vina_exhaustiveness, config.vina_poses, energy_range=math.inf
             )
         refined = vina_poses(receptor, [pose.mol for pose in pool], config.refine, config.refine_steps, boxes)

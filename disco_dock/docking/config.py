@@ -172,6 +172,9 @@ class PhysicsConfig(Settings):
     CPU s per complex, where Vina alone (exhaustiveness 8) took 24.6 s."""
     vina_poses: int = 9
     """At most this many Vina search poses (its default)."""
+    vina_cpu: int = 1
+    """Threads for Vina's search, whose Monte-Carlo runs (as many as the exhaustiveness) go in
+    parallel; 0: every core. One by default, as every time in the benchmarks is on one core."""
     check_validity: bool = True
     """Run PoseBusters' "dock" checks on the final poses (`candidates.validity_checked`)."""
     check_all: bool = False
@@ -225,6 +228,8 @@ class PhysicsConfig(Settings):
             raise ValueError(f"unknown ranking {self.rank_by!r}: use one of {', '.join(RANK_BY)}")
         if self.vina_exhaustiveness < 1 or self.vina_poses < 1:
             raise ValueError("Vina's exhaustiveness and number of poses must be at least 1")
+        if self.vina_cpu < 0:
+            raise ValueError(f"vina_cpu {self.vina_cpu}: give a number of threads, or 0 for every core")
         if self.vinardo_poses < 1:
             raise ValueError(f"vinardo_poses {self.vinardo_poses}: rescore at least 1 pose with Vinardo")
         if self.refine_steps < 1:

@@ -98,6 +98,14 @@ def test_search_finds_the_crystal_pose(pocket) -> None:
     assert_same_molecule(crystal("1ia1"), poses[0].mol)
 
 
+def test_a_search_on_two_threads_finds_the_poses_of_one(pocket) -> None:
+    one = pocket("1ia1")
+    two = VinaPocket(one.receptor, one.box, cpu=2, seed=one.seed)
+    ligand = Chem.AddHs(crystal("1ia1"))
+    AllChem.EmbedMolecule(ligand, randomSeed=1)
+    assert [p.score for p in two.search(ligand, exhaustiveness=2, num_poses=3)] == [p.score for p in one.search(ligand, exhaustiveness=2, num_poses=3)]
+
+
 def test_maps_for_the_ligands_atom_types_give_the_same_scores(pocket) -> None:
     everything = pocket("1ia1")  # maps for every atom type
     ligand_only = VinaPocket(everything.receptor, everything.box, ligand=crystal("1ia1"))
