@@ -47,9 +47,9 @@ def physics_stage(
     poses: Sequence[DockedPose], start: Chem.Mol, protein: Path, pocket: Pocket | None, config: PhysicsConfig
 ) -> list[DockedPose]:
     """The candidate pool: `poses` (the diffusion samples) refined or scored by Vina, Vina's search
-    poses from the conformer `start` when asked, Vinardo's scores of the `config.vinardo_poses`
-    with the lowest Vina scores when asked; ranks and
-    validity not yet set. PhysicsError when Vina fails; ValueError for a search without a pocket."""
+    poses from the conformer `start` when asked, and Vinardo's scores of the `config.vinardo_poses`
+    with the lowest Vina scores when asked; ranks and validity not yet set. PhysicsError when Vina
+    fails; ValueError for a search without a pocket."""
     config = config.for_mode(pocket is not None)
     pool = list(poses)
     if config.uses_vina and (pool or config.vina_search):

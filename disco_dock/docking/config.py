@@ -193,8 +193,8 @@ class PhysicsConfig(Settings):
     """A pose none of whose heavy atoms comes this close to a receptor heavy atom (A) is flagged
     and ranked last, as is one whose centroid lies outside the given box (`docking.placement`)."""
     vinardo: bool = True
-    """Score every final pose with Vinardo as well (`physics.refinement.rescored`, 2-3 CPU s
-    per complex), for the consensus ranking; only when Vina runs."""
+    """Score the final poses with Vinardo as well (`physics.refinement.rescored`; the
+    `vinardo_poses` best by Vina), for the consensus ranking; only when Vina runs."""
     vinardo_poses: int = 8
     """Vinardo scores only this many poses, those with the lowest Vina scores (the others keep a
     NaN Vinardo score and rank after them, by Vina's score): Vina sets up a table over every pair
@@ -215,10 +215,10 @@ class PhysicsConfig(Settings):
     rank_by: str = "auto"
     """"confidence" (the pose ranker's when the model has one and Vina scored the poses, else the
     confidence model's), "consensus" (Vina + `consensus_weight` x Vinardo, lowest first; poses
-    Vinardo did not score after, by Vina's score), "vina"
-    (score, lowest first), "sample" (diffusion samples, then Vina's poses, in their order); "auto":
-    the consensus when every pose has Vina's score and some Vinardo's, else Vina's score when the poses have one,
-    else the confidence. Auto prefers the scores to the shipped pose ranker as measured: on
+    Vinardo did not score after, by Vina's score), "vina" (score, lowest first), "sample"
+    (diffusion samples, then Vina's poses, in their order); "auto": the consensus when every pose
+    has Vina's score and some Vinardo's, else Vina's score when the poses have one, else the
+    confidence. Auto prefers the scores to the shipped pose ranker as measured: on
     Astex's 85 pools of refined samples and Vina's search poses, in one run, Vina's score put
     65.9 % of top-1 poses under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline` as
     of commit feeda2f)."""
