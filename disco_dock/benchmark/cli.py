@@ -39,7 +39,7 @@ def parse_config(argv: list[str] | None, description: str, default_out: Path) ->
     parser.add_argument("--out", type=Path, default=default_out, help=f"output folder (default: {default_out})")
     parser.add_argument("--limit", type=int, help="run only the first K complexes")
     parser.add_argument("--seed", type=int, default=BenchmarkConfig.seed, help="seed of the starting conformers, Vina and disco-dock")
-    parser.add_argument("--vina-cpu", type=int, default=1, help="CPUs for Vina (default 1)")
+    parser.add_argument("--vina-cpu", type=int, default=1, help="CPUs for Vina's searches, the vina method's and disco-dock-pocket-vina's (default 1)")
     parser.add_argument("--vina-exhaustiveness", type=int, default=BenchmarkConfig.vina_exhaustiveness, help="Vina's search effort in the vina method (default %(default)s)")
     parser.add_argument(
         "--search-exhaustiveness", type=int, default=BenchmarkConfig.search_exhaustiveness, help="Vina's search effort inside disco-dock-pocket-vina (default %(default)s)"

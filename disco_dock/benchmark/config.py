@@ -22,11 +22,16 @@ METHOD_PHYSICS = {
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
 as candidates (the run's search exhaustiveness and number of Vina poses), ranked as `predict`
 ranks by default (`PhysicsConfig.rank_by` "auto": the Vina + Vinardo consensus since 2026-12-06,
-Vina's score before). Records keep every pose's Vina (and Vinardo)
-score and confidence (the pose ranker's, when the model has one), so the summary also gives
+Vina's score before). Records keep every pose's Vina score (and Vinardo's, for Vina's
+`vinardo_poses` best since 2026-12-07) and confidence (the pose ranker's, when the model has
+one), so the summary also gives
 top-1 of the same pool ranked by Vina's score. The physics variants run PoseBusters' full "dock"
 checks, internal energy included (`predict` leaves it out by default), as every record since
 the checks came in did."""
+PHYSICS_BEFORE = {"check_all": True, "vinardo_poses": None}
+"""Physics settings added after the records began to carry the physics, that changed what the
+methods do: their value for the records made before them (every pose checked; Vinardo on every
+pose), so that a run is not resumed across the change (`harness._recorded_as`)."""
 METHODS = (VINA, *METHOD_PHYSICS)
 """The methods the harness knows by name."""
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from disco_dock.benchmark.config import BenchmarkConfig
+from disco_dock.benchmark.config import PHYSICS_BEFORE, BenchmarkConfig
 from disco_dock.benchmark.methods import Method, MethodSpec, StagedMethod, make_method, method_specs
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, posebusters_check, summarize
 from disco_dock.core.capped import CappedCallError, call_capped, cpu_seconds
@@ -210,12 +210,15 @@ def _fingerprint(spec: MethodSpec) -> dict:
 def _recorded_as(recorded, now) -> bool:
     """Whether a record's fingerprint value agrees with the method's now: equal, or absent (a
     record written before it was kept); for physics settings, every setting the record names has
-    its value now (a setting added since is not checked: the methods set each new one to keep
-    their behaviour before it, as `config.METHOD_PHYSICS` does for `energy_check`)."""
+    its value now, and a setting added since that changed what the methods do
+    (`config.PHYSICS_BEFORE`) had then the value it has now. Other settings added since are not
+    checked: they keep the methods' behaviour before them (as `config.METHOD_PHYSICS` does for
+    `energy_check`)."""
     if recorded is None:
         return True
     if isinstance(recorded, dict) and isinstance(now, dict):
-        return all(key in now and now[key] == item for key, item in recorded.items())
+        before = {key: value for key, value in PHYSICS_BEFORE.items() if key in now and key not in recorded}
+        return all(key in now and now[key] == item for key, item in (recorded | before).items())
     return recorded == now
 
 

@@ -79,7 +79,7 @@ def method_specs(config: BenchmarkConfig, skip_missing_variants: bool = False) -
             specs[name] = MethodSpec(name, POCKET)
         else:
             mode = BLIND if name == DISCO_BLIND else POCKET
-            physics = METHOD_PHYSICS[name].replace(vina_exhaustiveness=config.search_exhaustiveness, vina_poses=config.vina_poses)
+            physics = METHOD_PHYSICS[name].replace(vina_exhaustiveness=config.search_exhaustiveness, vina_poses=config.vina_poses, vina_cpu=config.vina_cpu)
             specs[name] = MethodSpec(name, mode, ModelFile.read(config.model or default_model_path(mode)), physics)
     for variant in config.variants:
         if skip_missing_variants and not Path(variant.model).is_file():

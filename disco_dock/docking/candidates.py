@@ -2,11 +2,12 @@
 
 `physics_stage` takes the diffusion model's poses and, as `PhysicsConfig` asks, adds Vina's
 search poses (pocket mode), refines every diffusion pose with Vina's local optimisation (Vina's
-own poses come out of its search already optimised) and scores all with Vina and Vinardo. With
+own poses come out of its search already optimised), scores all with Vina and Vina's best with
+Vinardo. With
 a trained pose ranker, `ranker_confidences` gives every pose its probability of being right;
 `ranked` orders the pool (by confidence, the Vina + Vinardo consensus, Vina score or sample
 order) and numbers the ranks; `validity_checked` then runs PoseBusters' checks on the ranked
-poses and moves those that fail after the others.
+poses and, with `PhysicsConfig.invalid_last`, moves those that fail after the others.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def physics_stage(
         if config.vina_search:
             pool += [DockedPose(found_pose.mol, 0, math.nan, index, VINA, found_pose.score) for index, found_pose in enumerate(found)]
         if config.vinardo:
-            best = sorted(range(len(pool)), key=lambda index: pool[index].vina_score)[: config.vinardo_poses]
+            best = sorted(range(len(pool)), key=lambda index: _lowest_first(pool[index].vina_score))[: config.vinardo_poses]
             scores = rescored(protein, [pool[index].mol for index in best], VINARDO)
             for index, score in zip(best, scores, strict=True):
                 pool[index] = dataclasses.replace(pool[index], vinardo_score=score)
@@ -80,20 +81,25 @@ def physics_stage(
 def validity_checked(poses: Sequence[DockedPose], protein: Path, config: PhysicsConfig) -> tuple[DockedPose, ...]:
     """Ranked `poses` (best first) with PoseBusters' verdicts against the PDB file `protein`, and
     with `config.invalid_last` those failing a check moved after the others (flagged poses stay
-    last), ranks renumbered. With `config.check_all` every pose is checked; else the poses are
-    checked in rank order, in chunks of 1, 2, 4, ..., until one passes: the top pose is then the
-    one that checking every pose would rank first, and the poses after the chunk that held it stay
-    unchecked (`valid` None). PhysicsError when PoseBusters fails."""
-    poses, start, size = list(poses), 0, len(poses) if config.check_all else 1
-    while start < len(poses):
-        chunk = poses[start : start + size]
+    last), ranks renumbered. With `config.check_all` every pose is checked. Else, with
+    `invalid_last`, the poses are checked in rank order, in chunks of 1, 2, 4, ..., until one
+    passes, flagged poses only when every other fails (they rank last whatever their verdict):
+    the top pose is then the one that checking every pose would rank first; without
+    `invalid_last` only the top pose is checked. Poses left out keep `valid` None.
+    PhysicsError when PoseBusters fails."""
+    poses = list(poses)
+    in_place = sum(not pose.flag for pose in poses) or len(poses)  # `ranked` puts flagged poses last
+    end = len(poses) if config.check_all else in_place if config.invalid_last else min(1, len(poses))
+    start, size = 0, end if config.check_all else 1
+    while start < end:
+        chunk = poses[start : min(start + size, end)]
         checks = check_poses([pose.mol for pose in chunk], protein, energy=config.energy_check)
-        poses[start : start + size] = [
+        poses[start : start + len(chunk)] = [
             dataclasses.replace(pose, valid=check.passed, failed_checks=check.failed) for pose, check in zip(chunk, checks, strict=True)
         ]
         if any(check.passed for check in checks):
             break
-        start, size = start + size, 2 * size
+        start, size = start + len(chunk), 2 * size
     return ranked(poses, "sample", config.invalid_last)
 
 
@@ -132,6 +138,11 @@ def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confide
     return ranked(pool, ranking_key(config, has_confidence or use_ranker, pool), config.invalid_last, config.consensus_weight)
 
 
+def _lowest_first(value: float) -> float:
+    """A sort key for a score ranked lowest first: the score, or infinity when it is missing (NaN)."""
+    return value if math.isfinite(value) else math.inf
+
+
 def consensus_score(vina_score: float, vinardo_score: float, weight: float) -> float:
     """The consensus of Vina's and Vinardo's scores (kcal/mol, lower is better; numbers or arrays): Vina + `weight` x Vinardo."""
     return vina_score + weight * vinardo_score
@@ -141,16 +152,16 @@ def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool, consensus_we
     """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "consensus"
     (`consensus_score`, lowest first), "vina" (lowest score first) or "sample" (the pool's order);
     flagged poses (`placement`) after all others, and within each group poses failing a validity
-    check last when `invalid_last`; ties keep the pool's order; a pose without the value ranks
-    after those with one (by Vina's score, for the consensus)."""
+    check last when `invalid_last`; a pose without the value ranks after those with one; ties
+    keep the pool's order, but for the consensus, where they go by Vina's score (poses Vinardo
+    did not score: `PhysicsConfig.vinardo_poses`)."""
 
     def score(pose: DockedPose) -> tuple[float, float]:
         value = {
             "confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0,
             "consensus": consensus_score(pose.vina_score, pose.vinardo_score, consensus_weight),
         }[by]  # fmt: skip
-        tie_break = pose.vina_score if by == "consensus" and math.isfinite(pose.vina_score) else 0.0
-        return (value if math.isfinite(value) else math.inf, tie_break)
+        return _lowest_first(value), _lowest_first(pose.vina_score) if by == "consensus" else 0.0
 
     order = sorted(pool, key=lambda pose: (bool(pose.flag), invalid_last and pose.valid is False, *score(pose)))
     return tuple(dataclasses.replace(pose, rank=rank) for rank, pose in enumerate(order, start=1))

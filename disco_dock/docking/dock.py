@@ -201,19 +201,19 @@ def sample(
 
 
 def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = PhysicsConfig(), progress: Progress | None = None) -> DockingResult:
-    """`samples` through the physics stage (as `physics` asks), confidences, placement flags and
-    the ranking: `dock`'s result. `model` is the one that sampled them (its confidence model and
+    """`samples` through the physics stage (as `physics` asks), confidences, placement flags, the
+    ranking and PoseBusters' checks of the ranked poses (`candidates.validity_checked`): `dock`'s result. `model` is the one that sampled them (its confidence model and
     pose ranker are used). ValueError for a search without a pocket or a physics stage on a
     receptor given in memory."""
     report = progress or (lambda line: None)
     clock = Stopwatch()
     pocket, receptor, graph, pool = samples.pocket, samples.receptor, samples.graph, samples.pool
     physics = physics.for_mode(pocket is not None)
-    if physics.uses_vina or physics.check_validity:
-        if receptor.path is None:
-            raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
-        report(f"physics stage: {'Vina refinement, ' if physics.refine else ''}{'Vina search, ' if physics.vina_search else ''}"
-               f"{'PoseBusters checks ' if physics.check_validity else ''}of {len(pool)} poses")  # fmt: skip
+    if (physics.uses_vina or physics.check_validity) and receptor.path is None:
+        raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
+    if physics.uses_vina:
+        steps = [name for name, on in (("Vina refinement", physics.refine), ("Vina search", physics.vina_search), ("Vinardo scores", physics.vinardo)) if on]
+        report(f"physics stage: {', '.join(steps)} of {len(pool)} poses")
         start = posed(samples.ligand.mol, graph[LIGAND].pos)
         pool = physics_stage(pool, start, receptor.path, pocket, physics)
         clock.lap("physics")
@@ -231,6 +231,7 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
                       f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip
     clock.lap("ranking")
     if physics.check_validity:
+        report(f"PoseBusters checks of the {len(poses)} ranked poses {'' if physics.check_all else 'until one passes'}".rstrip())
         poses = validity_checked(poses, receptor.path, physics)
         clock.lap("checks")
     return DockingResult(samples.name, samples.mode, poses, receptor.path, samples.seconds | clock.seconds)
@@ -252,8 +253,9 @@ def dock(
     receives a line per stage.
 
     The diffusion samples (`sample`) then go through the physics stage (`candidates.physics_stage`:
-    refinement, Vina's search, validity, as `physics` asks) and are ranked (`candidates.rank_pool`;
-    `finish`); poses out of reach of the protein or outside the pocket's box are flagged and ranked last
+    refinement, Vina's search, Vinardo's scores, as `physics` asks), are ranked
+    (`candidates.rank_pool`) and checked by PoseBusters (`candidates.validity_checked`; `finish`);
+    poses out of reach of the protein or outside the pocket's box are flagged and ranked last
     (`placement`). The mode is `docking_mode`'s: ValueError when a pocket model gets no `pocket`;
     a blind model given a pocket docks there, with a warning. DataError on bad input; an empty
     pocket is a DataError naming the protein file (an `EmptyPocketError` for a `Receptor`).

@@ -44,7 +44,7 @@ class DockedPose:
     vina_score: float = math.nan
     """Vina's score of the pose (kcal/mol; NaN when Vina did not run)."""
     vinardo_score: float = math.nan
-    """Vinardo's score of the pose (kcal/mol; NaN when not rescored: `PhysicsConfig.vinardo`)."""
+    """Vinardo's score of the pose (kcal/mol; NaN when not rescored: `PhysicsConfig.vinardo`, `vinardo_poses`)."""
     refinement_shift: float = math.nan
     """Heavy-atom RMSD between the sampled and the refined pose (A; NaN when not refined)."""
     valid: bool | None = None

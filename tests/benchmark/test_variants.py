@@ -118,6 +118,10 @@ def test_records_from_before_a_physics_setting_existed_are_resumed(tmp_path, dat
     (out / "disco-dock-pocket-refined.jsonl").write_text(json.dumps(record) + "\n")
     summary = run_benchmark(config, log=lambda _: None)
     assert summary["results"]["all"]["disco-dock-pocket-refined"]["n"] == 1
+    del physics["check_all"]  # added later, changing what the method does: records from before it are another method's
+    (out / "disco-dock-pocket-refined.jsonl").write_text(json.dumps(record | {"physics": physics}) + "\n")
+    with pytest.raises(DataError, match="other physics settings"):
+        run_benchmark(config, log=lambda _: None)
 
 
 def test_a_variant_whose_model_file_is_gone_is_still_summarised_from_its_records(tmp_path, dataset, capsys):

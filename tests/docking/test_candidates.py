@@ -4,6 +4,7 @@ the writer makes of them, on the posebusters 1ia1 complex with a tiny random mod
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 
 import numpy as np
@@ -53,8 +54,8 @@ def test_consensus_ranking_weighs_vinardo_against_vina():
     assert consensus_score(-8.0, -4.0, 1.5) == -14.0
     assert [p.sample for p in ranked(pool, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 2]
     assert [p.sample for p in ranked(pool, "consensus", invalid_last=True, consensus_weight=0.5)] == [0, 1, 2]
-    unrescored = [*pool, pose(3, vina=-9.5), pose(4, vina=-10.0)]  # poses Vinardo did not score: after, by Vina's score
-    assert [p.sample for p in ranked(unrescored, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 4, 3, 2]
+    unrescored = [*pool, pose(3, vina=-9.5), pose(4, vina=-10.0), pose(5), pose(6, vina=3.0)]  # after, by Vina's score; none last
+    assert [p.sample for p in ranked(unrescored, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 4, 3, 2, 6, 5]
 
 
 def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
@@ -124,8 +125,6 @@ def test_written_poses_read_back_with_their_scores_and_optional_hydrogens(pocket
 
 
 def test_flagged_poses_rank_after_every_other_pose_even_the_invalid_ones():
-    import dataclasses
-
     pool = [dataclasses.replace(pose(0, vina=-9.0, valid=True), flag="outside the box"), pose(1, vina=-5.0, valid=False), pose(2, vina=-6.0, valid=True)]
     assert [p.sample for p in ranked(pool, "vina", invalid_last=True)] == [2, 1, 0]
 
@@ -151,3 +150,8 @@ def test_poses_are_checked_in_rank_order_until_one_passes_and_the_top_pose_is_wh
     assert lazy[2].valid is None and lazy[3].failed_checks == ("clash",)  # pose 7: never checked
     every = validity_checked(pool, "protein.pdb", PhysicsConfig(check_all=True))
     assert calls[3:] == [8] and every[0].sample == lazy[0].sample and all(p.valid is not None for p in every)
+    calls.clear()
+    flagged = ranked([labelled(0), labelled(1), dataclasses.replace(labelled(3), flag="outside the box")], "sample", invalid_last=True)
+    assert [p.sample for p in validity_checked(flagged, "protein.pdb", PhysicsConfig())] == [0, 1, 3] and calls == [1, 1]  # not the flagged pose
+    calls.clear()
+    assert validity_checked(pool, "protein.pdb", PhysicsConfig(invalid_last=False))[0].sample == 0 and calls == [1]  # nothing moves: the top pose only

@@ -76,7 +76,8 @@ def check_poses(
     without `energy`, its "dock_fast" checks: the same but the internal-energy check, whose
     ensemble of 50 conformers per molecule costs seconds.
 
-    The protein file is read once per call: check the poses of a complex together. `crop_radius`
+    The protein file is read once per call: check the poses of a complex together (or in a
+    few chunks, as `candidates.validity_checked` does). `crop_radius`
     None checks against the whole protein (slower, same verdicts; see the module docstring).
     """
     from posebusters import PoseBusters
