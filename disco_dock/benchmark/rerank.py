@@ -155,11 +155,11 @@ def summarize_picks(picks: list[PoolPicks]) -> RerankSummary:
 
 
 def markdown(summaries: dict[str, RerankSummary]) -> str:
-    """One table: a row per subset, a column per ranking."""
+    """One table: a row per subset, a column per ranking ("-" for a subset with no complex done yet)."""
     rankings = next((list(s.top1_below_2A) for s in summaries.values() if s.complexes), [])
     rows = ["| complexes | N | " + " | ".join(f"top-1 < 2 A by {name}" for name in rankings) + " |", "|" + " --- |" * (len(rankings) + 2)]
     for subset, summary in summaries.items():
-        cells = " | ".join(f"{100 * summary.top1_below_2A[name]:.1f} %" for name in rankings)
+        cells = " | ".join(f"{100 * summary.top1_below_2A[name]:.1f} %" if name in summary.top1_below_2A else "-" for name in rankings)
         rows.append(f"| {subset} | {summary.complexes} | {cells} |")
     return "\n".join(rows)
 

@@ -14,7 +14,7 @@ from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.harness import poses_file, read_poses, read_records, run_benchmark
 from disco_dock.benchmark.methods import MethodOutput
 from disco_dock.benchmark.rerank import (
-    BEST_OF_POOL, CONSENSUS, VINA_SCORE, load_ranker, main, pool_picks, rerank_method, summarize_picks, vinardo_scores,
+    BEST_OF_POOL, CONSENSUS, VINA_SCORE, RerankSummary, load_ranker, main, markdown, pool_picks, rerank_method, summarize_picks, vinardo_scores,
 )  # fmt: skip
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.data.errors import DataError
@@ -132,3 +132,8 @@ def test_a_file_without_a_ranker_is_refused(tmp_path):
     junk.write_text("not torch")
     with pytest.raises(DataError, match="not a ranker or model file"):
         load_ranker(junk)
+
+
+def test_a_subset_with_no_complex_done_yet_is_a_row_of_dashes():
+    table = markdown({"all": summarize_picks([]), "done": RerankSummary(2, {VINA_SCORE: 0.5}), "later": summarize_picks([])})
+    assert "| done | 2 | 50.0 % |" in table and "| later | 0 | - |" in table and "| all | 0 | - |" in table
