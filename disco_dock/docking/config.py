@@ -210,7 +210,9 @@ class PhysicsConfig(Settings):
     / 39.6 / 39.2 % with weights 0.5 / 1 / 1.5 / 2 / 3; in a 5-fold split by complex the weight
     fitted on four folds (1.5 in four folds, 1 in one) gives 39.2 % on the fifth against Vina's
     36.8 % (better in three folds, equal in two), where learned rankers on the pose features did
-    not beat Vina's score (`benchmarks/results/ranker`). On Astex (a test set, not used to choose)
+    not beat Vina's score (`benchmarks/results/ranker`). On the pipeline's own pools of the 71
+    validation complexes (exhaustiveness 4, `benchmarks/results/validation-pipeline`, rerank without
+    the validity order): 40.8 % against Vina's 36.6 %. On Astex (a test set, not used to choose)
     it ranked worse than Vina's score in two runs (63.5 against 67.1 %, 62.4 against 65.9 %)."""
     rank_by: str = "auto"
     """"confidence" (the pose ranker's when the model has one and Vina scored the poses, else the
