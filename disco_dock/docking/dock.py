@@ -212,8 +212,16 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
     if (physics.uses_vina or physics.check_validity) and receptor.path is None:
         raise ValueError("the physics stage reads the protein file: give a Receptor read from a file")
     if physics.uses_vina:
-        steps = [name for name, on in (("Vina refinement", physics.refine), ("Vina search", physics.vina_search), ("Vinardo scores", physics.vinardo)) if on]
-        report(f"physics stage: {', '.join(steps)} of {len(pool)} poses")
+        steps = [
+            name
+            for name, on in (
+                ("Vina refinement", physics.refine),
+                (f"Vina search (exhaustiveness {physics.vina_exhaustiveness})", physics.vina_search),
+                (f"Vinardo scores of the {physics.vinardo_poses} best by Vina", physics.vinardo),
+            )
+            if on
+        ]
+        report(f"physics stage on {len(pool)} sampled poses: {', '.join(steps)}")
         start = posed(samples.ligand.mol, graph[LIGAND].pos)
         pool = physics_stage(pool, start, receptor.path, pocket, physics)
         clock.lap("physics")
