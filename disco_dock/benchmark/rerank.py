@@ -10,7 +10,11 @@ Each ranker picks the pose it gives the highest probability, Vina's score the lo
 harness's "by Vina score" column: no validity ordering in either), and with `consensus` the Vina +
 Vinardo consensus (`candidates.consensus_score`) the lowest consensus, from the record's Vinardo
 scores or, for records made before poses had them, from Vinardo run on the kept poses (a complex
-Vinardo cannot score is a miss of the consensus, with a warning). A complex the method failed on
+Vinardo cannot score is a miss of the consensus, with a warning). With `validity` as well, two more
+rankings follow the pipeline's last step (`candidates.validity_checked`): the consensus order,
+flagged poses last, and the first pose in it that passes PoseBusters' checks, against the protein
+file as it is and against it without its waters (which the docking never sees: the Vina receptor
+leaves them out). A complex the method failed on
 is a miss in every column; one whose poses were not kept (a record from before they were) is left
 out and counted.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,14 +40,19 @@ from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.data.protein import read_heavy_atoms
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import with_positions
+from disco_dock.docking.physics.pdb_lines import is_atom
 from disco_dock.docking.physics.pocket import VINARDO
+from disco_dock.docking.physics.receptor import WATER_RESIDUES
 from disco_dock.docking.physics.refinement import rescored
+from disco_dock.docking.physics.validity import check_poses
 from disco_dock.docking.ranking.features import pool_features, protein_tree
 from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.ranking.training import SUCCESS_RMSD
 
 VINA_SCORE, BEST_OF_POOL = "vina score", "best of pool"
 CONSENSUS = f"vina + {PhysicsConfig.consensus_weight:g} vinardo"
+VALID_FIRST = f"{CONSENSUS}, valid first"
+VALID_FIRST_NO_WATERS = f"{VALID_FIRST} (no waters)"
 
 
 @dataclass(frozen=True)
@@ -97,12 +107,47 @@ def vinardo_scores(record: dict, positions: np.ndarray, source: ComplexSource) -
     return np.array(rescored(source.protein, [with_positions(ligand, pose) for pose in positions.astype(np.float64)], VINARDO))
 
 
+def first_valid(order: list[int], positions: np.ndarray, source: ComplexSource, protein: Path) -> int:
+    """The first pose in `order` (indices into `positions`, in the crystal ligand's atom order)
+    that passes PoseBusters' checks against the PDB file `protein`; the first in `order` when none does."""
+    ligand = read_ligand(source.ligand, source.ligand_fallback).mol
+    for index in order:
+        if check_poses([with_positions(ligand, positions[index].astype(np.float64))], protein)[0].passed:
+            return index
+    return order[0]
+
+
+def without_waters(protein: Path, folder: Path) -> Path:
+    """A copy of the PDB file `protein` in `folder` without its waters' atoms."""
+    lines = protein.read_text().splitlines()
+    path = folder / f"{protein.stem}-no-waters.pdb"
+    path.write_text("\n".join(line for line in lines if not (is_atom(line) and line[17:20].strip() in WATER_RESIDUES)) + "\n")
+    return path
+
+
+def _valid_first_picks(
+    record: dict, rmsds: np.ndarray, positions: np.ndarray, source: ComplexSource, combined: np.ndarray
+) -> dict[str, float]:
+    """`VALID_FIRST` and `VALID_FIRST_NO_WATERS`: the order by the consensus `combined` (flagged
+    poses last; ties and poses without a consensus by Vina's score) and its first pose passing the
+    checks with and without waters."""
+    flags = record.get("flags") or [""] * len(rmsds)
+    consensus, vina = np.where(np.isfinite(combined), combined, np.inf), recorded_scores(record, "vina_scores")
+    order = sorted(range(len(rmsds)), key=lambda index: (bool(flags[index]), consensus[index], vina[index]))
+    with tempfile.TemporaryDirectory(prefix="disco-dock-rerank-") as folder:
+        proteins = {VALID_FIRST: Path(source.protein), VALID_FIRST_NO_WATERS: without_waters(Path(source.protein), Path(folder))}
+        return {name: float(rmsds[first_valid(order, positions, source, protein)]) for name, protein in proteins.items()}
+
+
 def pool_picks(
-    record: dict, positions: np.ndarray | None, source: ComplexSource | None, rankers: dict[str, PoseRanker], consensus: bool = False
+    record: dict, positions: np.ndarray | None, source: ComplexSource | None, rankers: dict[str, PoseRanker], consensus: bool = False,
+    validity: bool = False,
 ) -> PoolPicks | None:
     """The picks of every ranking in one record's pool (None when the record's poses were not kept);
-    a failed record, or a pool without every Vina score, is a miss for every ranking."""
-    names = [*rankers, VINA_SCORE, *([CONSENSUS] if consensus else []), BEST_OF_POOL]
+    a failed record, or a pool without every Vina score, is a miss for every ranking. `validity`
+    (with `consensus`) adds `VALID_FIRST` and `VALID_FIRST_NO_WATERS` (see the module docstring)."""
+    checked = [VALID_FIRST, VALID_FIRST_NO_WATERS] if consensus and validity else []
+    names = [*rankers, VINA_SCORE, *([CONSENSUS] if consensus else []), *checked, BEST_OF_POOL]
     miss = PoolPicks(record["complex"], {name: math.inf for name in names})
     if record.get("error") or not record.get("rmsds"):
         return miss
@@ -122,25 +167,27 @@ def pool_picks(
         try:
             combined = consensus_score(scores, vinardo_scores(record, positions, source), PhysicsConfig.consensus_weight)
             picked[CONSENSUS] = float(rmsds[np.argmin(np.where(np.isfinite(combined), combined, np.inf))])
+            if checked:
+                picked |= _valid_first_picks(record, rmsds, positions, source, combined)
         except (DataError, PhysicsError) as error:
-            warnings.warn(f"{record['complex']}: no Vinardo scores, a miss of the consensus: {error}", stacklevel=2)
-            picked[CONSENSUS] = math.inf
+            warnings.warn(f"{record['complex']}: no Vinardo scores or checks, a miss of the consensus: {error}", stacklevel=2)
+            picked |= {name: math.inf for name in (CONSENSUS, *checked)}
     return PoolPicks(record["complex"], picked | {BEST_OF_POOL: float(rmsds.min())})
 
 
 def rerank_method(
     out_dir: Path, method: str, sources: dict[str, ComplexSource], names: list[str], rankers: dict[str, PoseRanker],
-    consensus: bool = False, progress=None,
+    consensus: bool = False, progress=None, validity: bool = False,
 ) -> tuple[list[PoolPicks], list[str]]:
     """The picks on `method`'s recorded pools of the named complexes (in that order, those with a
-    record; `consensus` adds the Vina + Vinardo consensus), and the complexes left out because their
+    record; `consensus` adds the Vina + Vinardo consensus, `validity` its valid-first orders), and the complexes left out because their
     poses were not kept; `progress` (e.g. `core.training.progress`) wraps the loop over complexes."""
     records = read_records(out_dir, method)
     if not records:
         raise DataError(out_dir, f"no records of method {method}")
     picks, left_out = [], []
     for name in (progress or iter)([name for name in names if name in records]):
-        result = pool_picks(records[name], read_poses(out_dir, method, name), sources.get(name), rankers, consensus)
+        result = pool_picks(records[name], read_poses(out_dir, method, name), sources.get(name), rankers, consensus, validity)
         if result is None:
             left_out.append(name)
         else:
@@ -190,6 +237,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
     parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
     parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: a few CPU s each)")
+    parser.add_argument(
+        "--validity", action="store_true",
+        help="with --consensus: also its first pose passing PoseBusters' checks, with and without the protein's waters (seconds per complex)",
+    )  # fmt: skip
     parser.add_argument("--subset", action="append", default=[], metavar="NAME=IDS_FILE", help="also report these complexes on their own (repeatable)")
     parser.add_argument("--out", type=Path, help="output path without suffix (default: RESULTS/rerank-METHOD)")
     args = parser.parse_args(argv)
@@ -200,10 +251,12 @@ def main(argv: list[str] | None = None) -> None:
             if named is None:
                 raise ValueError(f"--ranker {text!r}: expected NAME=FILE")
             rankers[named[0]] = load_ranker(named[1])
+        if args.validity and not args.consensus:
+            raise ValueError("--validity needs --consensus: the checks follow the consensus order")
         subsets = [Subset.parse(text) for text in args.subset]
         sources = {source.name: source for source in discover_complexes(args.data_dir)}
         names = list(read_records(args.results, args.method))
-        picks, left_out = rerank_method(args.results, args.method, sources, names, rankers, args.consensus, progress)
+        picks, left_out = rerank_method(args.results, args.method, sources, names, rankers, args.consensus, progress, args.validity)
         members = {subset.name: set(read_ids(subset.ids)) for subset in subsets}
     except (DataError, ValueError) as error:
         fail(error)
@@ -211,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     summaries = {name: summarize_picks(group) for name, group in groups.items()}
     about = {
         "command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker,
-        "consensus_weight": PhysicsConfig.consensus_weight if args.consensus else None, "left_out": left_out,
+        "consensus_weight": PhysicsConfig.consensus_weight if args.consensus else None, "validity": args.validity, "left_out": left_out,
     }  # fmt: skip
     write_rerank(args.out or args.results / f"rerank-{args.method}", summaries, picks, about)
     print(markdown(summaries))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,10 +15,12 @@ from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.harness import poses_file, read_poses, read_records, run_benchmark
 from disco_dock.benchmark.methods import MethodOutput
 from disco_dock.benchmark.rerank import (
-    BEST_OF_POOL, CONSENSUS, VINA_SCORE, RerankSummary, load_ranker, main, markdown, pool_picks, rerank_method, summarize_picks, vinardo_scores,
+    BEST_OF_POOL, CONSENSUS, VALID_FIRST, VALID_FIRST_NO_WATERS, VINA_SCORE, RerankSummary, load_ranker, main, markdown, pool_picks, rerank_method, summarize_picks, vinardo_scores,
 )  # fmt: skip
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.ligand import read_ligand
+from disco_dock.docking.physics.validity import PoseCheck
 from disco_dock.docking.ranking.model import PoseRanker
 from tests.support.complexes import ligand_path, make_complex, protein_path
 
@@ -137,3 +140,37 @@ def test_a_file_without_a_ranker_is_refused(tmp_path):
 def test_a_subset_with_no_complex_done_yet_is_a_row_of_dashes():
     table = markdown({"all": summarize_picks([]), "done": RerankSummary(2, {VINA_SCORE: 0.5}), "later": summarize_picks([])})
     assert "| done | 2 | 50.0 % |" in table and "| later | 0 | - |" in table and "| all | 0 | - |" in table
+
+
+def fails_near_a_water(poses, protein):
+    """A stand-in for PoseBusters' checks: a pose fails when an atom lies within 1 A of a water oxygen of `protein`."""
+    lines = Path(protein).read_text().splitlines()
+    waters = np.array([[float(line[30:38]), float(line[38:46]), float(line[46:54])] for line in lines if line[17:20] == "HOH"]).reshape(-1, 3)
+    checks = []
+    for pose in poses:
+        close = bool(len(waters)) and np.linalg.norm(pose.GetConformer().GetPositions()[:, None] - waters[None], axis=-1).min() < 1.0
+        checks.append(PoseCheck(not close, ("minimum_distance_to_waters",) if close else ()))
+    return checks
+
+
+def test_valid_first_orders_skip_a_pose_on_a_water_only_when_waters_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr("disco_dock.benchmark.rerank.check_poses", fails_near_a_water)
+    data = tmp_path / "data"
+    folder = make_complex(data, "1ia1", protein_path("1ia1"), ligand_path("1ia1"))
+    x, y, z = read_ligand(ligand_path("1ia1")).positions[0]
+    water = f"HETATM99999  O   HOH W 999    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00           O"
+    protein = folder / "1ia1_protein.pdb"
+    protein.write_text(f"{water}\n{protein.read_text()}")
+    config = BenchmarkConfig(data_dir=data, out_dir=tmp_path / "out", posebusters=False)
+    run_benchmark(config, {"pool-vinardo": two_pose_pool_with_vinardo}, log=lambda _: None)
+    sources = {source.name: source for source in discover_complexes(data)}
+    (picks,), _ = rerank_method(config.out_dir, "pool-vinardo", sources, ["1ia1"], {}, consensus=True, validity=True)
+    assert picks.picked_rmsd[CONSENSUS] == pytest.approx(0.0, abs=1e-3)  # the crystal pose, on a water
+    assert picks.picked_rmsd[VALID_FIRST] == pytest.approx(3.0, abs=1e-3)  # the decoy: the crystal pose fails with the water
+    assert picks.picked_rmsd[VALID_FIRST_NO_WATERS] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_validity_needs_the_consensus(run, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--results", str(run.out_dir), "--data-dir", str(run.data_dir), "--method", "pool", "--validity"])
+    assert exit_.value.code == 2 and "--validity needs --consensus" in capsys.readouterr().err
