@@ -169,7 +169,9 @@ class PhysicsConfig(Settings):
     """Vina's search effort (Vina's own default is 8). Half of it, for time: on Astex (85, one run
     each, `benchmarks/results/astex-pipeline-v2` and `-exh4`) disco-dock-pocket-vina put 67.1 % of
     top-1 poses under 2 A ranked by Vina's score at 8 and 65.9 % at 4, at a median 38.0 and 29.9
-    CPU s per complex, where Vina alone (exhaustiveness 8) took 24.6 s."""
+    CPU s per complex, where Vina alone (exhaustiveness 8) took 24.6 s. On the 71 validation
+    complexes (`benchmarks/results/validation-pipeline`, `-exh8`), at today's defaults otherwise:
+    45.1 % at 8 and 42.3 % at 4, at 42.6 and 35.5 CPU s, where Vina alone put 39.4 % in 30.4 s."""
     vina_poses: int = 9
     """At most this many Vina search poses (its default)."""
     vina_cpu: int = 1
