@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rdkit import Chem
 
 from disco_dock.benchmark.harness import read_poses, read_records
 from disco_dock.docking.candidates import consensus_score
@@ -40,9 +41,8 @@ from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.data.protein import read_heavy_atoms
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import with_positions
-from disco_dock.docking.physics.pdb_lines import is_atom
 from disco_dock.docking.physics.pocket import VINARDO
-from disco_dock.docking.physics.receptor import WATER_RESIDUES
+from disco_dock.docking.physics.receptor import is_water
 from disco_dock.docking.physics.refinement import rescored
 from disco_dock.docking.physics.validity import check_poses
 from disco_dock.docking.ranking.features import pool_features, protein_tree
@@ -107,10 +107,9 @@ def vinardo_scores(record: dict, positions: np.ndarray, source: ComplexSource) -
     return np.array(rescored(source.protein, [with_positions(ligand, pose) for pose in positions.astype(np.float64)], VINARDO))
 
 
-def first_valid(order: list[int], positions: np.ndarray, source: ComplexSource, protein: Path) -> int:
-    """The first pose in `order` (indices into `positions`, in the crystal ligand's atom order)
-    that passes PoseBusters' checks against the PDB file `protein`; the first in `order` when none does."""
-    ligand = read_ligand(source.ligand, source.ligand_fallback).mol
+def first_valid(order: list[int], positions: np.ndarray, ligand: Chem.Mol, protein: Path) -> int:
+    """The first pose in `order` (indices into `positions`, poses of the molecule `ligand` in its atom
+    order) that passes PoseBusters' checks against the PDB file `protein`; the first in `order` when none does."""
     for index in order:
         if check_poses([with_positions(ligand, positions[index].astype(np.float64))], protein)[0].passed:
             return index
@@ -121,22 +120,22 @@ def without_waters(protein: Path, folder: Path) -> Path:
     """A copy of the PDB file `protein` in `folder` without its waters' atoms."""
     lines = protein.read_text().splitlines()
     path = folder / f"{protein.stem}-no-waters.pdb"
-    path.write_text("\n".join(line for line in lines if not (is_atom(line) and line[17:20].strip() in WATER_RESIDUES)) + "\n")
+    path.write_text("\n".join(line for line in lines if not is_water(line)) + "\n")
     return path
 
 
 def _valid_first_picks(
-    record: dict, rmsds: np.ndarray, positions: np.ndarray, source: ComplexSource, combined: np.ndarray
+    record: dict, rmsds: np.ndarray, positions: np.ndarray, source: ComplexSource, consensus: np.ndarray, vina: np.ndarray
 ) -> dict[str, float]:
-    """`VALID_FIRST` and `VALID_FIRST_NO_WATERS`: the order by the consensus `combined` (flagged
-    poses last; ties and poses without a consensus by Vina's score) and its first pose passing the
-    checks with and without waters."""
+    """`VALID_FIRST` and `VALID_FIRST_NO_WATERS`: the order by `consensus` (infinite where missing;
+    flagged poses last; ties by Vina's score `vina`) and its first pose passing the checks with and
+    without waters."""
     flags = record.get("flags") or [""] * len(rmsds)
-    consensus, vina = np.where(np.isfinite(combined), combined, np.inf), recorded_scores(record, "vina_scores")
     order = sorted(range(len(rmsds)), key=lambda index: (bool(flags[index]), consensus[index], vina[index]))
+    ligand = read_ligand(source.ligand, source.ligand_fallback).mol
     with tempfile.TemporaryDirectory(prefix="disco-dock-rerank-") as folder:
         proteins = {VALID_FIRST: Path(source.protein), VALID_FIRST_NO_WATERS: without_waters(Path(source.protein), Path(folder))}
-        return {name: float(rmsds[first_valid(order, positions, source, protein)]) for name, protein in proteins.items()}
+        return {name: float(rmsds[first_valid(order, positions, ligand, protein)]) for name, protein in proteins.items()}
 
 
 def pool_picks(
@@ -166,9 +165,10 @@ def pool_picks(
     if consensus:
         try:
             combined = consensus_score(scores, vinardo_scores(record, positions, source), PhysicsConfig.consensus_weight)
-            picked[CONSENSUS] = float(rmsds[np.argmin(np.where(np.isfinite(combined), combined, np.inf))])
+            combined = np.where(np.isfinite(combined), combined, np.inf)
+            picked[CONSENSUS] = float(rmsds[np.argmin(combined)])
             if checked:
-                picked |= _valid_first_picks(record, rmsds, positions, source, combined)
+                picked |= _valid_first_picks(record, rmsds, positions, source, combined, scores)
         except (DataError, PhysicsError) as error:
             warnings.warn(f"{record['complex']}: no Vinardo scores or checks, a miss of the consensus: {error}", stacklevel=2)
             picked |= {name: math.inf for name in (CONSENSUS, *checked)}
@@ -180,8 +180,8 @@ def rerank_method(
     consensus: bool = False, progress=None, validity: bool = False,
 ) -> tuple[list[PoolPicks], list[str]]:
     """The picks on `method`'s recorded pools of the named complexes (in that order, those with a
-    record; `consensus` adds the Vina + Vinardo consensus, `validity` its valid-first orders), and the complexes left out because their
-    poses were not kept; `progress` (e.g. `core.training.progress`) wraps the loop over complexes."""
+    record; `consensus` adds the Vina + Vinardo consensus, `validity` its valid-first orders), and
+    the complexes left out because their poses were not kept; `progress` (e.g. `core.training.progress`) wraps the loop over complexes."""
     records = read_records(out_dir, method)
     if not records:
         raise DataError(out_dir, f"no records of method {method}")

@@ -20,6 +20,8 @@ from disco_dock.benchmark.rerank import (
 from disco_dock.docking.data.discover import discover_complexes
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.ligand import read_ligand
+from disco_dock.docking.physics.pdb_lines import atom_positions
+from disco_dock.docking.physics.receptor import is_water
 from disco_dock.docking.physics.validity import PoseCheck
 from disco_dock.docking.ranking.model import PoseRanker
 from tests.support.complexes import ligand_path, make_complex, protein_path
@@ -144,8 +146,7 @@ def test_a_subset_with_no_complex_done_yet_is_a_row_of_dashes():
 
 def fails_near_a_water(poses, protein):
     """A stand-in for PoseBusters' checks: a pose fails when an atom lies within 1 A of a water oxygen of `protein`."""
-    lines = Path(protein).read_text().splitlines()
-    waters = np.array([[float(line[30:38]), float(line[38:46]), float(line[46:54])] for line in lines if line[17:20] == "HOH"]).reshape(-1, 3)
+    waters = atom_positions([line for line in Path(protein).read_text().splitlines() if is_water(line)])
     checks = []
     for pose in poses:
         close = bool(len(waters)) and np.linalg.norm(pose.GetConformer().GetPositions()[:, None] - waters[None], axis=-1).min() < 1.0

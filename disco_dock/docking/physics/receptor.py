@@ -54,12 +54,17 @@ class ReceptorPDBQT:
         return self.near is None or any(near.encloses(box) for near in self.near)
 
 
+def is_water(line: str) -> bool:
+    """Whether a PDB line is an atom of a water."""
+    return is_atom(line) and line[17:20].strip() in WATER_RESIDUES
+
+
 def _cleaned_pdb(text: str) -> tuple[list[str], bool]:
     """PDB lines without waters and without alternate locations other than blank/A; and whether they have hydrogens."""
     kept, has_hydrogens = [], False
     for line in text.splitlines():
         if is_atom(line):
-            if line[17:20].strip() in WATER_RESIDUES or line[16] not in " A":
+            if is_water(line) or line[16] not in " A":
                 continue
             element = line[76:78].strip() if len(line) >= 78 else ""
             has_hydrogens |= element in ("H", "D") or (not element and line[12:16].strip().startswith("H"))
