@@ -307,13 +307,19 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (under torchrun: each process's local GPU)."),
     init_from: Path = typer.Option(None, help="Run folder whose model.pt to start from (default: --out's, for prior/confidence)."),
     data_dir: Path = typer.Option(None, help="Dataset folder: preprocess the splits' complexes missing from --cache first."),
+    decoys: list[Path] = typer.Option(None, help="confidence: learn from these `disco-dock decoys` folders' pools (repeatable)."),
 ) -> None:
     """Train one stage of DisCo-DiffDock: score, then prior, then confidence (torchrun for several GPUs)."""
     from disco_dock.docking.data.errors import DataError
     from disco_dock.docking.training import MODEL_FILE, RunPaths
     from disco_dock.docking.training import train as run_stage
 
-    paths = RunPaths(cache, train_split, val_split, out, init_from)
+    for folder in decoys or []:
+        if not folder.is_dir():
+            fail(f"--decoys {folder}: no such folder")
+    if decoys and stage != "confidence":
+        fail(f"--decoys is for the confidence stage, not {stage}")
+    paths = RunPaths(cache, train_split, val_split, out, init_from, tuple(decoys or ()))
     try:
         run_stage(stage, paths, config, mode, epochs, device, data_dir)
     except (DataError, ValueError) as error:  # ValueError: TrainingError, a bad mode or device

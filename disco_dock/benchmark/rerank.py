@@ -6,7 +6,9 @@ Vina score and (`harness.read_poses`) its heavy-atom positions. That is all a po
 very pools the run made, beside Vina's score and the best pose of the pool (the ceiling), without
 docking again: `benchmarks/rerank.py`.
 
-Each ranker picks the pose it gives the highest probability, Vina's score the lowest score (as the
+Each ranker picks the pose it gives the highest probability (a pose ranker on the pool's
+features, `--ranker`, or a model bundle's confidence model on each pose in the pocket,
+`--confidence`), Vina's score the lowest score (as the
 harness's "by Vina score" column: no validity ordering in either), and with `consensus` the Vina +
 Vinardo consensus (`candidates.consensus_score`) the lowest consensus, from the record's Vinardo
 scores or, for records made before poses had them, from Vinardo run on the kept poses (a complex
@@ -27,24 +29,30 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from rdkit import Chem
 
 from disco_dock.benchmark.harness import read_poses, read_records
+from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.candidates import consensus_score
-from disco_dock.docking.config import PhysicsConfig
+from disco_dock.docking.config import PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
+from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.ligand import read_ligand
-from disco_dock.docking.data.protein import read_heavy_atoms
+from disco_dock.docking.data.protein import read_heavy_atoms, read_protein
+from disco_dock.docking.data.redocking import load_complex
+from disco_dock.docking.dock import confidences, docking_graph
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import with_positions
 from disco_dock.docking.physics.pocket import VINARDO
 from disco_dock.docking.physics.receptor import is_water
 from disco_dock.docking.physics.refinement import rescored
 from disco_dock.docking.physics.validity import check_poses
+from disco_dock.docking.pocket import BOX_PADDING, Pocket
 from disco_dock.docking.ranking.features import pool_features, protein_tree
 from disco_dock.docking.ranking.model import PoseRanker
 from disco_dock.docking.ranking.training import SUCCESS_RMSD
@@ -72,23 +80,72 @@ class RerankSummary:
     top1_below_2A: dict[str, float]
 
 
-def load_ranker(path: Path) -> PoseRanker:
-    """The pose ranker in `path`: a `disco-dock train-ranker` run's ranker.pt, or a model bundle
-    holding one. DataError when the file holds neither."""
-    from disco_dock.docking.bundle import DockingModel
+class PoolRanker(Protocol):
+    """What ranks a recorded pool: a probability per pose that it is within 2 A."""
 
+    def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
+        """(K,) probabilities of the poses (K, N, 3) with Vina scores (K,) of the complex `source`."""
+        ...
+
+
+class FeatureRanking:
+    """A pose ranker (`docking.ranking`) on the features of each pose against its pool and the protein."""
+
+    def __init__(self, ranker: PoseRanker):
+        self.ranker = ranker
+
+    def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
+        """(K,) the ranker's probability that each pose (K, N, 3) with Vina scores (K,) is within 2 A."""
+        tree = protein_tree(read_heavy_atoms(source.protein))
+        features = torch.as_tensor(pool_features(positions.astype(np.float64), scores, tree), dtype=torch.float32)
+        return self.ranker.probabilities(features).detach().numpy()
+
+
+class ConfidenceRanking:
+    """A model bundle's confidence model on each pose in the complex's pocket, as `predict` computes
+    its confidences: the pocket from the benchmark's box (`load_complex`, `Pocket.from_box`)."""
+
+    def __init__(self, model: DockingModel):
+        self.model = model.eval()
+
+    def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
+        """(K,) the confidence model's probability that each pose (K, N, 3) is within 2 A (`scores` unused)."""
+        complex_ = load_complex(source, seed=0, box_padding=BOX_PADDING)
+        pocket = Pocket.from_box(complex_.box, self.model.config.pocket.radius)
+        graph = docking_graph(source.name, read_protein(source.protein), complex_.crystal, pocket, seed=0)
+        poses = torch.as_tensor(positions, dtype=graph[LIGAND].pos.dtype)
+        return confidences(self.model, graph, poses, SamplingConfig.batch_nodes).numpy()
+
+
+def _stored(path: Path):
+    """What torch stored in `path`; DataError when it is not a torch file."""
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds on files that are not its own
         raise DataError(path, f"not a ranker or model file ({type(error).__name__})") from error
+
+
+def load_ranker(path: Path) -> FeatureRanking:
+    """The pose ranker in `path`: a `disco-dock train-ranker` run's ranker.pt, or a model bundle
+    holding one. DataError when the file holds neither."""
+    stored = _stored(path)
     if isinstance(stored, dict) and "ranker" in stored and "config" in stored:
         ranker = PoseRanker(stored["config"]["hidden"], stored["config"]["layers"])
         ranker.load_state_dict(stored["ranker"])
-        return ranker.eval()
+        return FeatureRanking(ranker.eval())
     ranker = DockingModel.load(path).ranker
     if ranker is None:
         raise DataError(path, "the model bundle holds no pose ranker (add one with disco-dock train-ranker --into)")
-    return ranker.eval()
+    return FeatureRanking(ranker.eval())
+
+
+def load_confidence(path: Path) -> ConfidenceRanking:
+    """The confidence model of the model bundle `path`. DataError when the file holds none."""
+    _stored(path)
+    model = DockingModel.load(path)
+    if model.confidence is None:
+        raise DataError(path, "the model bundle holds no confidence model (train one with disco-dock train confidence)")
+    return ConfidenceRanking(model)
 
 
 def recorded_scores(record: dict, key: str) -> np.ndarray:
@@ -139,7 +196,7 @@ def _valid_first_picks(
 
 
 def pool_picks(
-    record: dict, positions: np.ndarray | None, source: ComplexSource | None, rankers: dict[str, PoseRanker], consensus: bool = False,
+    record: dict, positions: np.ndarray | None, source: ComplexSource | None, rankers: dict[str, PoolRanker], consensus: bool = False,
     validity: bool = False,
 ) -> PoolPicks | None:
     """The picks of every ranking in one record's pool (None when the record's poses were not kept);
@@ -156,11 +213,7 @@ def pool_picks(
     rmsds = np.asarray(record["rmsds"], dtype=np.float64)
     if len(scores) != len(rmsds) or len(positions) != len(rmsds) or not np.isfinite(scores).all():
         return miss
-    picked = {}
-    if rankers:
-        tree = protein_tree(read_heavy_atoms(source.protein))
-        features = torch.as_tensor(pool_features(positions.astype(np.float64), scores, tree), dtype=torch.float32)
-        picked = {name: float(rmsds[int(torch.argmax(ranker.probabilities(features)))]) for name, ranker in rankers.items()}
+    picked = {name: float(rmsds[int(np.argmax(ranker.pool_probabilities(positions, scores, source)))]) for name, ranker in rankers.items()}
     picked[VINA_SCORE] = float(rmsds[np.argmin(scores)])
     if consensus:
         try:
@@ -176,7 +229,7 @@ def pool_picks(
 
 
 def rerank_method(
-    out_dir: Path, method: str, sources: dict[str, ComplexSource], names: list[str], rankers: dict[str, PoseRanker],
+    out_dir: Path, method: str, sources: dict[str, ComplexSource], names: list[str], rankers: dict[str, PoolRanker],
     consensus: bool = False, progress=None, validity: bool = False,
 ) -> tuple[list[PoolPicks], list[str]]:
     """The picks on `method`'s recorded pools of the named complexes (in that order, those with a
@@ -236,6 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", required=True, help="the method whose pools to rank (e.g. disco-dock-pocket-vina)")
     parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
     parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
+    parser.add_argument(
+        "--confidence", action="append", default=[], metavar="NAME=FILE", help="a model bundle whose confidence model ranks the poses (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: a few CPU s each)")
     parser.add_argument(
         "--validity", action="store_true",
@@ -246,11 +302,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         rankers = {}
-        for text in args.ranker:
-            named = name_and_path(text)
-            if named is None:
-                raise ValueError(f"--ranker {text!r}: expected NAME=FILE")
-            rankers[named[0]] = load_ranker(named[1])
+        for option, texts, load in (("--ranker", args.ranker, load_ranker), ("--confidence", args.confidence, load_confidence)):
+            for text in texts:
+                named = name_and_path(text)
+                if named is None:
+                    raise ValueError(f"{option} {text!r}: expected NAME=FILE")
+                rankers[named[0]] = load(named[1])
         if args.validity and not args.consensus:
             raise ValueError("--validity needs --consensus: the checks follow the consensus order")
         subsets = [Subset.parse(text) for text in args.subset]
@@ -263,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     groups = {"all": picks} | {name: [p for p in picks if p.complex in ids] for name, ids in members.items()}
     summaries = {name: summarize_picks(group) for name, group in groups.items()}
     about = {
-        "command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker,
+        "command": sys.argv, "results": str(args.results), "method": args.method, "rankers": args.ranker + args.confidence,
         "consensus_weight": PhysicsConfig.consensus_weight if args.consensus else None, "validity": args.validity, "left_out": left_out,
     }  # fmt: skip
     write_rerank(args.out or args.results / f"rerank-{args.method}", summaries, picks, about)

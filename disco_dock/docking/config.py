@@ -80,6 +80,10 @@ class TrainingConfig(Settings):
     """Poses sampled per training complex to label the confidence model's data."""
     confidence_complexes: int = 0
     """At most this many training complexes are docked for the confidence model (0 = all)."""
+    confidence_crystal_refined: bool = True
+    """With decoys (`disco-dock train confidence --decoys`): also train on each complex's
+    Vina-refined crystal pose, a near-native example for complexes whose candidates hold none
+    (validation ranks the candidates only)."""
     seed: int = 0
 
     def __post_init__(self):

@@ -10,14 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch_geometric.utils import scatter
 
 from disco_dock.benchmark.config import BenchmarkConfig
 from disco_dock.benchmark.harness import poses_file, read_poses, read_records, run_benchmark
 from disco_dock.benchmark.methods import MethodOutput
 from disco_dock.benchmark.rerank import (
-    BEST_OF_POOL, CONSENSUS, VALID_FIRST, VALID_FIRST_NO_WATERS, VINA_SCORE, RerankSummary, load_ranker, main, markdown, pool_picks, rerank_method, summarize_picks, vinardo_scores,
+    BEST_OF_POOL, CONSENSUS, VALID_FIRST, VALID_FIRST_NO_WATERS, VINA_SCORE, ConfidenceRanking, RerankSummary,
+    load_confidence, load_ranker, main, markdown, pool_picks, rerank_method, summarize_picks, vinardo_scores,
 )  # fmt: skip
+from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.data.discover import discover_complexes
+from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.physics.pdb_lines import atom_positions
@@ -48,10 +52,10 @@ def failing(complex_) -> MethodOutput:
 
 
 class WorseScoreIsBetter:
-    """A stand-in ranker: probability rises with the Vina score (feature 0), so it picks the worst-scored pose."""
+    """A stand-in ranker: probability rises with the Vina score, so it picks the worst-scored pose."""
 
-    def probabilities(self, features: torch.Tensor) -> torch.Tensor:
-        return features[:, 0]
+    def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source) -> np.ndarray:
+        return scores
 
 
 @pytest.fixture
@@ -112,12 +116,43 @@ def test_failures_are_misses_and_pools_without_kept_poses_are_left_out(run):
 def test_rerank_script_writes_its_table_and_loads_a_train_ranker_file(run, tmp_path, capsys):
     ranker_file = tmp_path / "ranker.pt"
     torch.save({"config": {"hidden": 8, "layers": 1}, "ranker": PoseRanker(8, 1).state_dict()}, ranker_file)
-    assert isinstance(load_ranker(ranker_file), PoseRanker)
+    assert isinstance(load_ranker(ranker_file).ranker, PoseRanker)
     main(["--results", str(run.out_dir), "--method", "pool", "--data-dir", str(run.data_dir), "--ranker", f"fresh={ranker_file}"])
     written = json.loads((run.out_dir / "rerank-pool.json").read_text())
     assert written["summaries"]["all"]["complexes"] == 2
     assert written["summaries"]["all"]["top1_below_2A"][VINA_SCORE] == 0.0
     assert "top-1 < 2 A by fresh" in capsys.readouterr().out
+
+
+class NearThePoint(torch.nn.Module):
+    """A stand-in confidence model: the logit falls with the ligand centroid's distance from `point`."""
+
+    def __init__(self, point: np.ndarray):
+        super().__init__()
+        self.point = torch.as_tensor(point, dtype=torch.float32)
+
+    def forward(self, batch) -> torch.Tensor:
+        centroids = scatter(batch[LIGAND].pos, batch[LIGAND].batch, dim=0, reduce="mean")
+        return -(centroids - self.point.to(centroids)).norm(dim=1)
+
+
+def test_a_confidence_model_ranks_each_pose_in_the_pocket(run, model_files, tmp_path, capsys):
+    """`ConfidenceRanking` scores every pose in the complex's pocket graph: a model that prefers the
+    crystal centroid picks the crystal pose, which Vina's score ranks second."""
+    sources = {source.name: source for source in discover_complexes(run.data_dir)}
+    model = DockingModel.load(model_files["pocket"])
+    picks = []
+    for name in ("1ia1", "1of6"):
+        model.confidence = NearThePoint(read_ligand(sources[name].ligand).positions.mean(axis=0))
+        picks += rerank_method(run.out_dir, "pool", sources, [name], {"near": ConfidenceRanking(model)})[0]
+    assert summarize_picks(picks).top1_below_2A == {"near": 1.0, VINA_SCORE: 0.0, BEST_OF_POOL: 1.0}
+    main(["--results", str(run.out_dir), "--method", "pool", "--data-dir", str(run.data_dir), "--confidence", f"e3nn={model_files['pocket']}"])
+    assert "top-1 < 2 A by e3nn" in capsys.readouterr().out
+    bundle = DockingModel.load(model_files["pocket"])
+    bundle.confidence = None
+    bundle.save(tmp_path / "no-confidence.pt")
+    with pytest.raises(DataError, match="holds no confidence model"):
+        load_confidence(tmp_path / "no-confidence.pt")
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -18,6 +19,8 @@ from disco_dock.cli import app
 from disco_dock.core.training import seed_everything
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.data import ComplexDataset
+from disco_dock.docking.data.graph import LIGAND
+from disco_dock.docking.decoys import ComplexDecoys, DecoyConfig, save_decoys
 from disco_dock.docking.diffusion.noising import noise_batch as objectives_noise
 from disco_dock.docking.diffusion.noising import score_matching_loss
 from disco_dock.docking.training import (
@@ -180,6 +183,36 @@ def test_confidence_stage_runs_end_to_end(splits: dict[str, Path], score_run: Pa
     assert {"bce", "val_accuracy", "val_auroc", "val_top1_2A"} <= last.keys()
 
 
+def fake_decoys(cache: Path, folder: Path, vina_poses: dict[str, int]) -> Path:
+    """Decoy files of the named complexes: `vina_poses[name]` "vina" poses, one "crystal-refined"
+    and two "diffusion" poses, each the crystal pose shifted by 0.5 A more than the last, and scored
+    the lower the farther it is."""
+    folder.mkdir()
+    for graph in ComplexDataset(cache, names=list(vina_poses)):
+        sources = ["vina"] * vina_poses[graph.name] + ["crystal-refined", "diffusion", "diffusion"]
+        shifts = 0.5 * np.arange(len(sources), dtype=np.float32)
+        crystal = graph[LIGAND].crystal_pos.numpy().astype(np.float32)
+        decoys = ComplexDecoys(
+            graph.name, crystal[None] + shifts[:, None, None], -shifts, shifts.copy(), tuple(sources), 1.0,
+        )  # fmt: skip
+        save_decoys(decoys, folder, DecoyConfig())
+    return folder
+
+
+def test_confidence_stage_learns_from_decoys(splits: dict[str, Path], score_run: Path, tmp_path: Path):
+    """With --decoys the confidence model trains on the decoys' pools (of different sizes), with the
+    refined crystal pose, and validates on the candidates, against Vina's score."""
+    decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2, "1s3v": 5, "1of6": 3})
+    run_dir = tmp_path / "run"
+    paths = RunPaths(splits["cache"], splits["train"], splits["val"], run_dir, score_run, (decoys,))
+    train("confidence", paths, tiny_config(tmp_path, validation_complexes=1, confidence_epochs=1))
+    assert "confidence" in DockingModel.load(run_dir / MODEL_FILE).networks()
+    counts = {path.stem: len(torch.load(path, weights_only=True)["rmsd"]) for path in (run_dir / POSES_DIR).glob("*/*.pt")}
+    assert counts == {"1ia1": 5, "1s3v": 8, "1of6": 5}  # training pools keep the refined crystal pose
+    last = metrics(run_dir, "confidence")[-1]
+    assert last["val_vina_top1_2A"] == 0.0 and last["val_best_2A"] == 1.0  # Vina's best here is the farthest pose
+
+
 @pytest.mark.slow
 def test_two_processes_train_with_ddp_on_cpu(splits: dict[str, Path], tmp_path: Path):
     run_dir = tmp_path / "run"
@@ -212,6 +245,9 @@ def test_cli_rejects_a_missing_cache_and_an_empty_split(splits: dict[str, Path],
         assert line.startswith("error: ") and message in line
     result = cli("dance", "--cache", splits["cache"], "--train-split", splits["train"], *common)
     assert result.exit_code == 2 and "unknown stage" in result.stderr
+    for stage, decoys, message in (("confidence", tmp_path / "nowhere", "no such folder"), ("score", tmp_path, "for the confidence stage")):
+        result = cli(stage, "--cache", splits["cache"], "--train-split", splits["train"], *common, "--decoys", decoys)
+        assert result.exit_code == 2 and message in result.stderr.strip().splitlines()[-1]
 
 
 def test_noise_draws_average_the_loss_over_several_noisy_poses(splits: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -1,11 +1,18 @@
-"""Stage 3's data: poses docked by the trained score model and prior, one file per complex (a
-crashed run keeps them), read back as graphs labelled by their success."""
+"""Stage 3's data, one file per complex (a crashed run keeps them), read back as graphs labelled
+by their success: poses docked by the trained score model and prior (`dock_for_confidence`), or
+the candidate pools of `disco-dock decoys` (`poses_from_decoys`: Vina's search poses and refined
+diffusion samples, the poses `predict` ranks)."""
 
 from __future__ import annotations
 
+import bisect
 import os
+import warnings
+from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch_geometric.data import Batch, Dataset, HeteroData
 
@@ -15,6 +22,7 @@ from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND
+from disco_dock.docking.decoys import CANDIDATE_SOURCES, CRYSTAL_REFINED, decoy_path, load_decoys
 from disco_dock.docking.pocket import crop_to_pocket
 from disco_dock.docking.sampling import sample_poses
 from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, placed_at_centre, training_radius, training_view
@@ -48,26 +56,68 @@ def dock_for_confidence(model: DockingModel, dataset: ComplexDataset, count: int
     procs.barrier()
 
 
-class DockedPoses(Dataset):
-    """The docked poses in a folder written by `dock_for_confidence`, each as its complex graph
-    (cropped around the stored centre in pocket mode) with the ligand at the pose and a
-    `success` label (1.0 where RMSD < 2 A). Poses are held in memory; graphs read lazily."""
+def poses_from_decoys(
+    dataset: ComplexDataset, count: int, decoys: Sequence[Path], folder: Path, config: DockingConfig, crystal_refined: bool
+) -> None:
+    """Write the decoys (`disco-dock decoys` folders `decoys`) of the first `count` complexes of
+    `dataset` into `folder/<name>.pt` as `dock_for_confidence` writes its poses, with each pose's
+    Vina score (`vina_score`): the candidates (Vina's search poses, refined diffusion samples) and,
+    with `crystal_refined`, the refined crystal pose; the pocket centre is the training view's.
+    Complexes with a pose file are kept as they are; those without decoys, or whose decoys have
+    another atom count than the cached graph, are left out (the latter with a warning)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = (*CANDIDATE_SOURCES, *([CRYSTAL_REFINED] if crystal_refined else []))
+    mismatched = []
+    for index, name in enumerate(dataset.names[:count]):
+        stored = next((decoy_path(root, name) for root in decoys if decoy_path(root, name).is_file()), None)
+        if stored is None or pose_file(folder, name).exists():
+            continue
+        pool = load_decoys(stored)
+        keep = np.array([source in sources for source in pool.sources])
+        graph = training_view(dataset[index], config, generators(config.training.seed + index, torch.device("cpu"))[0])
+        if pool.positions.shape[1] != graph[LIGAND].num_nodes:
+            mismatched.append(name)
+            continue
+        if not keep.any():
+            continue
+        record = {
+            "pos": torch.from_numpy(pool.positions[keep]), "rmsd": torch.from_numpy(pool.rmsds[keep]),
+            "vina_score": torch.from_numpy(pool.scores[keep]), "centre": graph.centre[0],
+        }  # fmt: skip
+        path = pose_file(folder, name)
+        torch.save(record, path.with_name(path.name + ".tmp"))
+        os.replace(path.with_name(path.name + ".tmp"), path)
+    if mismatched:
+        warnings.warn(f"{len(mismatched)} complexes left out, their decoys' atoms differ from the cache's: {', '.join(mismatched)}", stacklevel=2)
 
-    def __init__(self, complexes: ComplexDataset, count: int, folder: Path, config: DockingConfig):
+
+class DockedPoses(Dataset):
+    """The poses in a folder written by `dock_for_confidence` or `poses_from_decoys`, each as its
+    complex graph (cropped around the stored centre in pocket mode) with the ligand at the pose
+    and a `success` label (1.0 where RMSD < 2 A); complexes may have different numbers of poses.
+    Poses are held in memory; graphs read lazily."""
+
+    def __init__(self, complexes: ComplexDataset, count: int, folder: Path, config: DockingConfig, names: Sequence[str] | None = None):
+        """The poses of the first `count` complexes of `complexes`, or of those named `names`."""
         super().__init__()
         self.complexes, self.config = complexes, config
-        self.records = [torch.load(pose_file(folder, name), weights_only=True) for name in complexes.names[:count]]
-        self.samples = self.records[0]["rmsd"].shape[0]
+        chosen = complexes.names[:count] if names is None else list(names)
+        position = {name: index for index, name in enumerate(complexes.names)}
+        self.complex_indices = [position[name] for name in chosen]
+        self.records = [torch.load(pose_file(folder, name), weights_only=True) for name in chosen]
+        self.counts = [len(record["rmsd"]) for record in self.records]
+        self.starts = [0, *accumulate(self.counts)]
 
     def len(self) -> int:
         """Number of poses."""
-        return len(self.records) * self.samples
+        return self.starts[-1]
 
     def get(self, idx: int) -> HeteroData:
-        """Pose `idx % samples` of complex `idx // samples`."""
-        complex_index, sample = divmod(idx, self.samples)
+        """Pose `idx - starts[c]` of the complex `c` whose poses hold index `idx`."""
+        complex_index = bisect.bisect_right(self.starts, idx) - 1
+        sample = idx - self.starts[complex_index]
         record = self.records[complex_index]
-        graph = self.complexes[complex_index]
+        graph = self.complexes[self.complex_indices[complex_index]]
         if self.config.mode == POCKET:
             graph = crop_to_pocket(graph, record["centre"], training_radius(graph, record["centre"], self.config.pocket.radius))
         graph[LIGAND].pos = record["pos"][sample]

@@ -36,6 +36,9 @@ class RunPaths:
     val_split: Path
     run_dir: Path
     init_from: Path | None = None
+    decoys: tuple[Path, ...] = ()
+    """Folders of `disco-dock decoys`: the confidence stage learns from their candidate pools
+    instead of docking poses with the run's model."""
 
     @property
     def model_file(self) -> Path:

@@ -19,7 +19,7 @@ from disco_dock.docking.bundle import DockingModel, build_confidence, build_prio
 from disco_dock.docking.config import DockingConfig, TrainingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.preprocess import preprocess_dataset
-from disco_dock.docking.training.confidence_poses import DockedPoses, dock_for_confidence
+from disco_dock.docking.training.confidence_poses import DockedPoses, dock_for_confidence, pose_file, poses_from_decoys
 from disco_dock.docking.training.objectives import ConfidenceObjective, PriorObjective, ScoreObjective
 from disco_dock.docking.training.runs import (
     CONFIG_FILE,
@@ -132,20 +132,32 @@ def train_prior(config: DockingConfig, paths: RunPaths, procs: Processes) -> Non
 
 
 def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -> None:
-    """Stage 3: dock training and validation complexes, train the confidence model on the
-    poses' success labels; add it to model.pt."""
+    """Stage 3: the confidence model learns the success labels of poses of the training complexes
+    (docked by the run's model, or, with `paths.decoys`, the decoys' candidate pools), validated
+    on those of validation complexes; it is added to model.pt."""
     model = DockingModel.load(paths.source_model, procs.device)
     train_set, val_set = complexes(paths.cache, paths.train_split), complexes(paths.cache, paths.val_split)
     training = config.training
     val_count = min(training.validation_complexes, len(val_set))
     train_count = min(training.confidence_complexes or len(train_set), len(train_set))
-    dock_for_confidence(model, train_set, train_count, paths.run_dir / POSES_DIR / "train", procs)
-    dock_for_confidence(model, val_set, val_count, paths.run_dir / POSES_DIR / "val", procs)
-    val_poses = DockedPoses(val_set, val_count, paths.run_dir / POSES_DIR / "val", config)
+    folders = {split: paths.run_dir / POSES_DIR / split for split in ("train", "val")}
+    if paths.decoys:
+        if procs.is_main:
+            poses_from_decoys(train_set, train_count, paths.decoys, folders["train"], config, training.confidence_crystal_refined)
+            poses_from_decoys(val_set, val_count, paths.decoys, folders["val"], config, crystal_refined=False)
+        procs.barrier()
+        train_names, val_names = _pose_names(folders["train"], train_set, train_count), _pose_names(folders["val"], val_set, val_count)
+        if not train_names:
+            raise TrainingError(f"no decoys of the training complexes in {', '.join(map(str, paths.decoys))}")
+    else:
+        dock_for_confidence(model, train_set, train_count, folders["train"], procs)
+        dock_for_confidence(model, val_set, val_count, folders["val"], procs)
+        train_names, val_names = train_set.names[:train_count], val_set.names[:val_count]
+    val_poses = DockedPoses(val_set, val_count, folders["val"], config, val_names)
     trained = fit_stage(
         "confidence",
         ConfidenceObjective(build_confidence(config)),
-        DockedPoses(train_set, train_count, paths.run_dir / POSES_DIR / "train", config),
+        DockedPoses(train_set, train_count, folders["train"], config, train_names),
         settings(training, training.confidence_epochs),
         lambda trained: validate_confidence(trained, val_poses, training.batch_size, procs.device),
         config,
@@ -155,6 +167,11 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     if procs.is_main:
         model.confidence = trained.confidence
         model.cpu().save(paths.model_file)
+
+
+def _pose_names(folder: Path, dataset: ComplexDataset, count: int) -> list[str]:
+    """The first `count` complexes of `dataset` that have a pose file in `folder`, in the dataset's order."""
+    return [name for name in dataset.names[:count] if pose_file(folder, name).exists()]
 
 
 STAGE_RUNNERS = {"score": train_score, "prior": train_prior, "confidence": train_confidence}

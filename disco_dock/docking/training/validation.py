@@ -19,7 +19,10 @@ from disco_dock.docking.training.objectives import ConfidenceObjective, PriorObj
 from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, training_view
 
 
-def _fraction(values: Tensor) -> float:
+def _fraction(values: Tensor | list[Tensor]) -> float:
+    """The mean of boolean values (a tensor, or a list of one-element tensors); NaN for none."""
+    if isinstance(values, list):
+        values = torch.stack(values) if values else torch.zeros(0)
     return float(values.float().mean()) if len(values) else float("nan")
 
 
@@ -72,9 +75,10 @@ def validate_prior(objective: PriorObjective, val_set: ComplexDataset, config: D
 
 @torch.no_grad()
 def validate_confidence(objective: ConfidenceObjective, poses: DockedPoses, batch_size: int, device: torch.device) -> dict[str, float]:
-    """On docked validation poses: accuracy of "logit > 0", the fraction of (success, failure)
-    pose pairs where the success scores higher (AUROC; ties count half), and the fraction of
-    complexes whose most confident pose is a success, next to that of their first pose."""
+    """On validation poses: accuracy of "logit > 0", the fraction of (success, failure) pose pairs
+    where the success scores higher (AUROC; ties count half), and the fraction of complexes whose
+    most confident pose is a success, next to that of their first pose, of their best pose by
+    Vina's score (poses from decoys) and of any pose (the ceiling of a ranking)."""
     objective.eval()
     logits, labels = [], []
     for batch in DataLoader(poses, batch_size=batch_size):
@@ -84,12 +88,14 @@ def validate_confidence(objective: ConfidenceObjective, poses: DockedPoses, batc
     logit, label = torch.cat(logits), torch.cat(labels).bool()
     positive, negative = logit[label], logit[~label]
     pairs = (positive[:, None] > negative[None, :]).float() + 0.5 * (positive[:, None] == negative[None, :]).float()
-    per_complex = logit.view(-1, poses.samples)
-    success = label.view(-1, poses.samples)
-    chosen = success.gather(1, per_complex.argmax(dim=1, keepdim=True))
-    return {
+    pools = list(zip(logit.split(poses.counts), label.split(poses.counts), poses.records))
+    results = {
         "val_accuracy": _fraction((logit > 0) == label),
         "val_auroc": float(pairs.mean()) if pairs.numel() else float("nan"),
-        "val_top1_2A": _fraction(chosen[:, 0]),
-        "val_first_2A": _fraction(success[:, 0]),
+        "val_top1_2A": _fraction([success[values.argmax()] for values, success, _ in pools]),
+        "val_first_2A": _fraction([success[0] for _, success, _ in pools]),
+        "val_best_2A": _fraction([success.any() for _, success, _ in pools]),
     }
+    if pools and all("vina_score" in record for *_, record in pools):
+        results["val_vina_top1_2A"] = _fraction([success[record["vina_score"].argmin()] for _, success, record in pools])
+    return results
