@@ -97,14 +97,13 @@ class DockedPoses(Dataset):
     and a `success` label (1.0 where RMSD < 2 A); complexes may have different numbers of poses.
     Poses are held in memory; graphs read lazily."""
 
-    def __init__(self, complexes: ComplexDataset, count: int, folder: Path, config: DockingConfig, names: Sequence[str] | None = None):
-        """The poses of the first `count` complexes of `complexes`, or of those named `names`."""
+    def __init__(self, complexes: ComplexDataset, names: Sequence[str], folder: Path, config: DockingConfig):
+        """The poses in `folder` of the complexes `names` of `complexes`."""
         super().__init__()
         self.complexes, self.config = complexes, config
-        chosen = complexes.names[:count] if names is None else list(names)
         position = {name: index for index, name in enumerate(complexes.names)}
-        self.complex_indices = [position[name] for name in chosen]
-        self.records = [torch.load(pose_file(folder, name), weights_only=True) for name in chosen]
+        self.complex_indices = [position[name] for name in names]
+        self.records = [torch.load(pose_file(folder, name), weights_only=True) for name in names]
         self.counts = [len(record["rmsd"]) for record in self.records]
         self.starts = [0, *accumulate(self.counts)]
 

@@ -153,11 +153,11 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
         dock_for_confidence(model, train_set, train_count, folders["train"], procs)
         dock_for_confidence(model, val_set, val_count, folders["val"], procs)
         train_names, val_names = train_set.names[:train_count], val_set.names[:val_count]
-    val_poses = DockedPoses(val_set, val_count, folders["val"], config, val_names)
+    val_poses = DockedPoses(val_set, val_names, folders["val"], config)
     trained = fit_stage(
         "confidence",
         ConfidenceObjective(build_confidence(config)),
-        DockedPoses(train_set, train_count, folders["train"], config, train_names),
+        DockedPoses(train_set, train_names, folders["train"], config),
         settings(training, training.confidence_epochs),
         lambda trained: validate_confidence(trained, val_poses, training.batch_size, procs.device),
         config,
