@@ -4,7 +4,8 @@ On posebusters' four complexes (pocket: the crystal ligand's box), with the ship
 the process time of the prediction without any physics (inputs, 10 samples of 20 steps,
 confidence, ranking), then what the default physics stage without Vina's search (Vina
 refinement of every sample, Vinardo's scores, PoseBusters' checks in rank order until a pose
-passes) adds to the same samples' ranking. Process time is what the machine's load moves
+passes) adds to the same samples' ranking, and what two parts of it add on their own (Vina's
+refinement; refinement and the checks). Process time is what the machine's load moves
 least: `benchmarks/speed.py` reports wall seconds per stage, which a busy 2-core machine moves
 by more than the stage costs.
 
@@ -29,6 +30,11 @@ COMPLEXES = ("1ia1", "1of6", "1s3v", "1uou")
 NO_PHYSICS = PhysicsConfig(refine=False, vina_search=False, check_validity=False)
 PHYSICS = PhysicsConfig(vina_search=False)
 """The default physics stage of a pocket prediction, without Vina's search."""
+PARTS = {
+    "refinement": PhysicsConfig(vina_search=False, vinardo=False, check_validity=False),
+    "refinement + checks": PhysicsConfig(vina_search=False, vinardo=False),
+}
+"""Parts of `PHYSICS`, each measured on its own as well: Vina's refinement alone, and with PoseBusters' checks."""
 
 
 def cpu_seconds(model: DockingModel, name: str, samples: int) -> dict:
@@ -41,9 +47,13 @@ def cpu_seconds(model: DockingModel, name: str, samples: int) -> dict:
     sampled = time.process_time()
     finish(raw, model, NO_PHYSICS)
     plain = time.process_time()
-    finish(raw, model, PHYSICS)
-    physical = time.process_time()
-    return {"complex": name, "rest_s": plain - start, "physics_s": (physical - plain) - (plain - sampled)}
+    ranking = plain - sampled
+    parts = {}
+    for part, physics in {**PARTS, "default": PHYSICS}.items():
+        before = time.process_time()
+        finish(raw, model, physics)
+        parts[part] = time.process_time() - before - ranking
+    return {"complex": name, "rest_s": plain - start, "physics_s": parts.pop("default"), "parts_s": parts}
 
 
 def main() -> None:
@@ -59,8 +69,14 @@ def main() -> None:
         print(f"{name}: rest {rows[-1]['rest_s']:.2f} s, physics {rows[-1]['physics_s']:.2f} s", flush=True)
     rest, physics = sum(row["rest_s"] for row in rows), sum(row["physics_s"] for row in rows)
     print(f"all four: rest {rest:.2f} s, physics {physics:.2f} s, physics / rest {100 * physics / rest:.1f} %")
+    shares = {part: sum(row["parts_s"][part] for row in rows) / rest for part in PARTS}
+    for part, share in shares.items():
+        print(f"  {part} alone / rest {100 * share:.1f} %")
     if args.out:
-        summary = {"git_commit": git_commit(), "machine": machine_info(), "samples": args.samples, "complexes": rows, "physics_over_rest": physics / rest}
+        summary = {
+            "git_commit": git_commit(), "machine": machine_info(), "samples": args.samples, "complexes": rows,
+            "physics_over_rest": physics / rest, "parts_over_rest": shares,
+        }  # fmt: skip
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
 
