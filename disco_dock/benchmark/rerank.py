@@ -83,6 +83,9 @@ class RerankSummary:
 class PoolRanker(Protocol):
     """What ranks a recorded pool: a probability per pose that it is within 2 A."""
 
+    needs_scores: bool
+    """Whether it needs every pose's Vina score (pools of the learned model alone have none)."""
+
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
         """(K,) probabilities of the poses (K, N, 3) with Vina scores (K,) of the complex `source`."""
         ...
@@ -90,6 +93,8 @@ class PoolRanker(Protocol):
 
 class FeatureRanking:
     """A pose ranker (`docking.ranking`) on the features of each pose against its pool and the protein."""
+
+    needs_scores = True
 
     def __init__(self, ranker: PoseRanker):
         self.ranker = ranker
@@ -104,6 +109,8 @@ class FeatureRanking:
 class ConfidenceRanking:
     """A model bundle's confidence model on each pose in the complex's pocket, as `predict` computes
     its confidences: the pocket from the benchmark's box (`load_complex`, `Pocket.from_box`)."""
+
+    needs_scores = False
 
     def __init__(self, model: DockingModel):
         self.model = model.eval()
@@ -200,8 +207,9 @@ def pool_picks(
     validity: bool = False,
 ) -> PoolPicks | None:
     """The picks of every ranking in one record's pool (None when the record's poses were not kept);
-    a failed record, or a pool without every Vina score, is a miss for every ranking. `validity`
-    (with `consensus`) adds `VALID_FIRST` and `VALID_FIRST_NO_WATERS` (see the module docstring)."""
+    a failed record is a miss for every ranking, a pool without every Vina score (the learned model
+    alone) for every ranking that needs them (`PoolRanker.needs_scores`). `validity` (with
+    `consensus`) adds `VALID_FIRST` and `VALID_FIRST_NO_WATERS` (see the module docstring)."""
     checked = [VALID_FIRST, VALID_FIRST_NO_WATERS] if consensus and validity else []
     names = [*rankers, VINA_SCORE, *([CONSENSUS] if consensus else []), *checked, BEST_OF_POOL]
     miss = PoolPicks(record["complex"], {name: math.inf for name in names})
@@ -211,9 +219,15 @@ def pool_picks(
         return None
     scores = recorded_scores(record, "vina_scores")
     rmsds = np.asarray(record["rmsds"], dtype=np.float64)
-    if len(scores) != len(rmsds) or len(positions) != len(rmsds) or not np.isfinite(scores).all():
+    if len(positions) != len(rmsds):
         return miss
-    picked = {name: float(rmsds[int(np.argmax(ranker.pool_probabilities(positions, scores, source)))]) for name, ranker in rankers.items()}
+    scored = len(scores) == len(rmsds) and bool(np.isfinite(scores).all())
+    picked = {
+        name: float(rmsds[int(np.argmax(ranker.pool_probabilities(positions, scores, source)))]) if scored or not ranker.needs_scores else math.inf
+        for name, ranker in rankers.items()
+    }  # fmt: skip
+    if not scored:
+        return PoolPicks(record["complex"], miss.picked_rmsd | picked | {BEST_OF_POOL: float(rmsds.min())})
     picked[VINA_SCORE] = float(rmsds[np.argmin(scores)])
     if consensus:
         try:

@@ -54,6 +54,8 @@ def failing(complex_) -> MethodOutput:
 class WorseScoreIsBetter:
     """A stand-in ranker: probability rises with the Vina score, so it picks the worst-scored pose."""
 
+    needs_scores = True
+
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source) -> np.ndarray:
         return scores
 
@@ -146,6 +148,10 @@ def test_a_confidence_model_ranks_each_pose_in_the_pocket(run, model_files, tmp_
         model.confidence = NearThePoint(read_ligand(sources[name].ligand).positions.mean(axis=0))
         picks += rerank_method(run.out_dir, "pool", sources, [name], {"near": ConfidenceRanking(model)})[0]
     assert summarize_picks(picks).top1_below_2A == {"near": 1.0, VINA_SCORE: 0.0, BEST_OF_POOL: 1.0}
+    model.confidence = NearThePoint(read_ligand(sources["1ia1"].ligand).positions.mean(axis=0))
+    unscored = read_records(run.out_dir, "pool")["1ia1"] | {"vina_scores": []}  # the learned model alone: no Vina scores
+    near = pool_picks(unscored, read_poses(run.out_dir, "pool", "1ia1"), sources["1ia1"], {"near": ConfidenceRanking(model), "worst": WorseScoreIsBetter()})
+    assert near.picked_rmsd["near"] == pytest.approx(0.0, abs=1e-3) and near.picked_rmsd["worst"] == near.picked_rmsd[VINA_SCORE] == float("inf")
     main(["--results", str(run.out_dir), "--method", "pool", "--data-dir", str(run.data_dir), "--confidence", f"e3nn={model_files['pocket']}"])
     assert "top-1 < 2 A by e3nn" in capsys.readouterr().out
     bundle = DockingModel.load(model_files["pocket"])
