@@ -38,7 +38,8 @@ PARTS = {
 
 
 def cpu_seconds(model: DockingModel, name: str, samples: int) -> dict:
-    """Process seconds of the prediction without physics ("rest") and of what its physics stage adds."""
+    """Process seconds of the prediction without physics ("rest"), of what its physics stage adds
+("physics_s") and of what each of `PARTS` adds on its own ("parts_s")."""
     folder = posebusters_dir() / name
     ligand, protein = folder / f"{name}_ligand.sdf", folder / f"{name}_protein_one_lig_removed.pdb"
     pocket = pocket_from_options(model.config.pocket.radius, reference_ligand=ligand)

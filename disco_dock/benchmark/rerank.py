@@ -7,18 +7,19 @@ very pools the run made, beside Vina's score and the best pose of the pool (the 
 docking again: `benchmarks/rerank.py`.
 
 Each ranker picks the pose it gives the highest probability (a pose ranker on the pool's
-features, `--ranker`, or a model bundle's confidence model on each pose in the pocket,
-`--confidence`), Vina's score the lowest score (as the
-harness's "by Vina score" column: no validity ordering in either), and with `consensus` the Vina +
-Vinardo consensus (`candidates.consensus_score`) the lowest consensus, from the record's Vinardo
-scores or, for records made before poses had them, from Vinardo run on the kept poses (a complex
-Vinardo cannot score is a miss of the consensus, with a warning). With `validity` as well, two more
-rankings follow the pipeline's last step (`candidates.validity_checked`): the consensus order,
-flagged poses last, and the first pose in it that passes PoseBusters' checks, against the protein
-file as it is and against it without its waters (which the docking never sees: the Vina receptor
-leaves them out). A complex the method failed on
-is a miss in every column; one whose poses were not kept (a record from before they were) is left
-out and counted.
+features, `--ranker`, or a model bundle's confidence model on each pose, `--confidence`), Vina's
+score the lowest score (as the harness's "by Vina score" column: no validity ordering in either),
+and with `consensus` the Vina + Vinardo consensus (`candidates.consensus_score`) the lowest
+consensus, from the record's Vinardo scores or, for records made before poses had them, from
+Vinardo run on the kept poses (a complex Vinardo cannot score is a miss of the consensus, with a
+warning). With `validity` as well, two more rankings follow the pipeline's last step
+(`candidates.validity_checked`): the consensus order, flagged poses last, and the first pose in it
+that passes PoseBusters' checks, against the protein file as it is and against it without its
+waters (which the docking never sees: the Vina receptor leaves them out). A complex the method
+failed on is a miss in every column; one whose poses were not kept (a record from before they
+were) is left out and counted. Pools without Vina scores (the learned model alone) are ranked only
+by rankers that need none: a method none of whose pools has them gets no column of the others,
+and in a method where some have them the others count as misses there.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from rdkit import Chem
 from disco_dock.benchmark.harness import read_poses, read_records
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.candidates import consensus_score
-from disco_dock.docking.config import PhysicsConfig, SamplingConfig
+from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.graph import LIGAND
@@ -61,6 +62,8 @@ VINA_SCORE, BEST_OF_POOL = "vina score", "best of pool"
 CONSENSUS = f"vina + {PhysicsConfig.consensus_weight:g} vinardo"
 VALID_FIRST = f"{CONSENSUS}, valid first"
 VALID_FIRST_NO_WATERS = f"{VALID_FIRST} (no waters)"
+RESERVED_NAMES = (VINA_SCORE, BEST_OF_POOL, CONSENSUS, VALID_FIRST, VALID_FIRST_NO_WATERS)
+"""The rankings' names that a ranker given on the command line may not take."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ class FeatureRanking:
 
 
 class ConfidenceRanking:
-    """A model bundle's confidence model on each pose in the complex's pocket, as `predict` computes
-    its confidences: the pocket from the benchmark's box (`load_complex`, `Pocket.from_box`)."""
+    """A model bundle's confidence model on each pose, as `predict` computes its confidences: in the
+    complex's pocket from the benchmark's box (`load_complex`, `Pocket.from_box`) for a pocket
+    model, in the whole receptor for a blind one."""
 
     needs_scores = False
 
@@ -118,7 +122,7 @@ class ConfidenceRanking:
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
         """(K,) the confidence model's probability that each pose (K, N, 3) is within 2 A (`scores` unused)."""
         complex_ = load_complex(source, seed=0, box_padding=BOX_PADDING)
-        pocket = Pocket.from_box(complex_.box, self.model.config.pocket.radius)
+        pocket = Pocket.from_box(complex_.box, self.model.config.pocket.radius) if self.model.config.mode == POCKET else None
         graph = docking_graph(source.name, read_protein(source.protein), complex_.crystal, pocket, seed=0)
         poses = torch.as_tensor(positions, dtype=graph[LIGAND].pos.dtype)
         return confidences(self.model, graph, poses, SamplingConfig.batch_nodes).numpy()
@@ -148,7 +152,6 @@ def load_ranker(path: Path) -> FeatureRanking:
 
 def load_confidence(path: Path) -> ConfidenceRanking:
     """The confidence model of the model bundle `path`. DataError when the file holds none."""
-    _stored(path)
     model = DockingModel.load(path)
     if model.confidence is None:
         raise DataError(path, "the model bundle holds no confidence model (train one with disco-dock train confidence)")
@@ -207,8 +210,9 @@ def pool_picks(
     validity: bool = False,
 ) -> PoolPicks | None:
     """The picks of every ranking in one record's pool (None when the record's poses were not kept);
-    a failed record is a miss for every ranking, a pool without every Vina score (the learned model
-    alone) for every ranking that needs them (`PoolRanker.needs_scores`). `validity` (with
+    a failed record is a miss for every ranking; a pool without every Vina score (the learned model
+    alone) has no pick of the rankings that need them (`PoolRanker.needs_scores`, Vina's score, the
+    consensus). `validity` (with
     `consensus`) adds `VALID_FIRST` and `VALID_FIRST_NO_WATERS` (see the module docstring)."""
     checked = [VALID_FIRST, VALID_FIRST_NO_WATERS] if consensus and validity else []
     names = [*rankers, VINA_SCORE, *([CONSENSUS] if consensus else []), *checked, BEST_OF_POOL]
@@ -222,12 +226,17 @@ def pool_picks(
     if len(positions) != len(rmsds):
         return miss
     scored = len(scores) == len(rmsds) and bool(np.isfinite(scores).all())
-    picked = {
-        name: float(rmsds[int(np.argmax(ranker.pool_probabilities(positions, scores, source)))]) if scored or not ranker.needs_scores else math.inf
-        for name, ranker in rankers.items()
-    }  # fmt: skip
-    if not scored:
-        return PoolPicks(record["complex"], miss.picked_rmsd | picked | {BEST_OF_POOL: float(rmsds.min())})
+    picked = {}
+    for name, ranker in rankers.items():
+        if ranker.needs_scores and not scored:
+            continue
+        try:
+            picked[name] = float(rmsds[int(np.argmax(ranker.pool_probabilities(positions, scores, source)))])
+        except (DataError, PhysicsError) as error:
+            warnings.warn(f"{record['complex']}: {name} cannot rank the pool, a miss: {error}", stacklevel=2)
+            picked[name] = math.inf
+    if not scored:  # the rankings that need Vina's scores are left out, not counted as misses
+        return PoolPicks(record["complex"], picked | {BEST_OF_POOL: float(rmsds.min())})
     picked[VINA_SCORE] = float(rmsds[np.argmin(scores)])
     if consensus:
         try:
@@ -264,8 +273,10 @@ def rerank_method(
 
 def summarize_picks(picks: list[PoolPicks]) -> RerankSummary:
     """The fraction of complexes whose pick is under 2 A, per ranking."""
-    rankings = list(picks[0].picked_rmsd) if picks else []
-    return RerankSummary(len(picks), {name: float(np.mean([p.picked_rmsd[name] < SUCCESS_RMSD for p in picks])) for name in rankings})
+    rankings = list(dict.fromkeys(name for pick in picks for name in pick.picked_rmsd))
+    return RerankSummary(
+        len(picks), {name: float(np.mean([p.picked_rmsd.get(name, math.inf) < SUCCESS_RMSD for p in picks])) for name in rankings}
+    )
 
 
 def markdown(summaries: dict[str, RerankSummary]) -> str:
@@ -321,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
                 named = name_and_path(text)
                 if named is None:
                     raise ValueError(f"{option} {text!r}: expected NAME=FILE")
+                if named[0] in rankers or named[0] in RESERVED_NAMES:
+                    raise ValueError(f"{option} {text!r}: the name {named[0]!r} is taken")
                 rankers[named[0]] = load(named[1])
         if args.validity and not args.consensus:
             raise ValueError("--validity needs --consensus: the checks follow the consensus order")

@@ -79,7 +79,8 @@ class TrainingConfig(Settings):
     confidence_samples: int = 4
     """Poses sampled per training complex to label the confidence model's data."""
     confidence_complexes: int = 0
-    """At most this many training complexes are docked for the confidence model (0 = all)."""
+    """The confidence model learns from the first this many training complexes (0 = all): docked,
+    or, with decoys, those of them that have decoys."""
     confidence_crystal_refined: bool = True
     """With decoys (`disco-dock train confidence --decoys`): also train on each complex's
     Vina-refined crystal pose, a near-native example for complexes whose candidates hold none

@@ -29,10 +29,12 @@ from disco_dock.docking.training import (
     POSES_DIR,
     RunPaths,
     ScoreObjective,
+    TrainingError,
     objectives,
     read_config_file,
     train,
 )
+from disco_dock.docking.training.confidence_poses import poses_from_decoys
 
 TINY_MODEL = {"ns": 8, "nv": 2, "num_layers": 2, "encoder_layers": 1}
 TINY_TRAINING = {
@@ -183,17 +185,18 @@ def test_confidence_stage_runs_end_to_end(splits: dict[str, Path], score_run: Pa
     assert {"bce", "val_accuracy", "val_auroc", "val_top1_2A"} <= last.keys()
 
 
-def fake_decoys(cache: Path, folder: Path, vina_poses: dict[str, int]) -> Path:
-    """Decoy files of the named complexes: `vina_poses[name]` "vina" poses, one "crystal-refined"
-    and two "diffusion" poses, each the crystal pose shifted by 0.5 A more than the last, and scored
-    the lower the farther it is."""
+def fake_decoys(cache: Path, folder: Path, vina_poses: dict[str, int], reversed_atoms: bool = False) -> Path:
+    """Decoy files of the named complexes: the "crystal-refined" pose (the crystal pose), then
+    `vina_poses[name]` "vina" poses and two "diffusion" poses, each shifted by 0.5 A more than the
+    last and scored the lower the farther it is; `reversed_atoms`: in reversed atom order."""
     folder.mkdir()
     for graph in ComplexDataset(cache, names=list(vina_poses)):
-        sources = ["vina"] * vina_poses[graph.name] + ["crystal-refined", "diffusion", "diffusion"]
+        sources = ["crystal-refined"] + ["vina"] * vina_poses[graph.name] + ["diffusion", "diffusion"]
         shifts = 0.5 * np.arange(len(sources), dtype=np.float32)
         crystal = graph[LIGAND].crystal_pos.numpy().astype(np.float32)
+        positions = crystal[None] + shifts[:, None, None]
         decoys = ComplexDecoys(
-            graph.name, crystal[None] + shifts[:, None, None], -shifts, shifts.copy(), tuple(sources), 1.0,
+            graph.name, positions[:, ::-1].copy() if reversed_atoms else positions, -shifts, shifts.copy(), tuple(sources), 1.0,
         )  # fmt: skip
         save_decoys(decoys, folder, DecoyConfig())
     return folder
@@ -207,10 +210,21 @@ def test_confidence_stage_learns_from_decoys(splits: dict[str, Path], score_run:
     paths = RunPaths(splits["cache"], splits["train"], splits["val"], run_dir, score_run, (decoys,))
     train("confidence", paths, tiny_config(tmp_path, validation_complexes=1, confidence_epochs=1))
     assert "confidence" in DockingModel.load(run_dir / MODEL_FILE).networks()
-    counts = {path.stem: len(torch.load(path, weights_only=True)["rmsd"]) for path in (run_dir / POSES_DIR).glob("*/*.pt")}
+    counts = {path.stem: len(torch.load(path, weights_only=True)["rmsd"]) for path in (run_dir / POSES_DIR).glob("*-decoys/*.pt")}
     assert counts == {"1ia1": 5, "1s3v": 8, "1of6": 5}  # training pools keep the refined crystal pose
     last = metrics(run_dir, "confidence")[-1]
     assert last["val_vina_top1_2A"] == 0.0 and last["val_best_2A"] == 1.0  # Vina's best here is the farthest pose
+    with pytest.raises(TrainingError, match="poses from other decoys or settings"):
+        poses_from_decoys(ComplexDataset(splits["cache"], names=list(TRAIN)), 2, [decoys], run_dir / POSES_DIR / "train-decoys",
+                          read_config_file(run_dir / "config.json", stored=True), crystal_refined=False)  # fmt: skip
+
+
+def test_decoys_in_another_atom_order_are_left_out_with_a_warning(splits: dict[str, Path], tmp_path: Path):
+    decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2}, reversed_atoms=True)
+    config = read_config_file(tiny_config(tmp_path, mode="pocket"))
+    with pytest.warns(UserWarning, match="1ia1 \\(atoms differ from the cache's\\)"):
+        poses_from_decoys(ComplexDataset(splits["cache"], names=["1ia1"]), 1, [decoys], tmp_path / "poses", config, crystal_refined=True)
+    assert not list((tmp_path / "poses").glob("*.pt"))
 
 
 @pytest.mark.slow

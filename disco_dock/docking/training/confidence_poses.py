@@ -6,6 +6,7 @@ diffusion samples, the poses `predict` ranks)."""
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -22,9 +23,10 @@ from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND
-from disco_dock.docking.decoys import CANDIDATE_SOURCES, CRYSTAL_REFINED, decoy_path, load_decoys
+from disco_dock.docking.decoys import CANDIDATE_SOURCES, CRYSTAL_REFINED, ComplexDecoys, decoy_path, load_decoys
 from disco_dock.docking.pocket import crop_to_pocket
 from disco_dock.docking.sampling import sample_poses
+from disco_dock.docking.training.runs import TrainingError
 from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, placed_at_centre, training_radius, training_view
 
 
@@ -56,6 +58,10 @@ def dock_for_confidence(model: DockingModel, dataset: ComplexDataset, count: int
     procs.barrier()
 
 
+DECOY_SETTINGS_FILE = "decoys.json"
+"""In a folder of poses from decoys: the decoy folders and settings they were taken with."""
+
+
 def poses_from_decoys(
     dataset: ComplexDataset, count: int, decoys: Sequence[Path], folder: Path, config: DockingConfig, crystal_refined: bool
 ) -> None:
@@ -63,39 +69,63 @@ def poses_from_decoys(
     `dataset` into `folder/<name>.pt` as `dock_for_confidence` writes its poses, with each pose's
     Vina score (`vina_score`): the candidates (Vina's search poses, refined diffusion samples) and,
     with `crystal_refined`, the refined crystal pose; the pocket centre is the training view's.
-    Complexes with a pose file are kept as they are; those without decoys, or whose decoys have
-    another atom count than the cached graph, are left out (the latter with a warning)."""
+
+    Complexes with a pose file are kept as they are (TrainingError when the folder's poses were
+    taken from other decoy folders or settings); those without decoys are left out, and so, with a
+    warning, are those whose decoys cannot be read or do not match the cached graph (another atom
+    count, or a refined crystal pose more than `SUCCESS_RMSD` from the cached crystal pose: another
+    atom order)."""
     folder.mkdir(parents=True, exist_ok=True)
+    settings = {"decoys": [str(root) for root in decoys], "crystal_refined": crystal_refined}
+    settings_file = folder / DECOY_SETTINGS_FILE
+    if settings_file.exists() and json.loads(settings_file.read_text()) != settings:
+        raise TrainingError(f"{folder} holds poses from other decoys or settings ({settings_file.read_text().strip()}): use another --out")
+    settings_file.write_text(json.dumps(settings) + "\n")
     sources = (*CANDIDATE_SOURCES, *([CRYSTAL_REFINED] if crystal_refined else []))
-    mismatched = []
+    left_out = []
     for index, name in enumerate(dataset.names[:count]):
-        stored = next((decoy_path(root, name) for root in decoys if decoy_path(root, name).is_file()), None)
+        stored = next((path for path in (decoy_path(root, name) for root in decoys) if path.is_file()), None)
         if stored is None or pose_file(folder, name).exists():
             continue
-        pool = load_decoys(stored)
-        keep = np.array([source in sources for source in pool.sources])
-        graph = training_view(dataset[index], config, generators(config.training.seed + index, torch.device("cpu"))[0])
-        if pool.positions.shape[1] != graph[LIGAND].num_nodes:
-            mismatched.append(name)
+        try:
+            pool = load_decoys(stored)
+        except (OSError, ValueError, KeyError) as error:
+            left_out.append(f"{name} (unreadable: {type(error).__name__})")
             continue
+        graph = dataset[index]
+        if not _matches(pool, graph[LIGAND].crystal_pos.numpy()):
+            left_out.append(f"{name} (atoms differ from the cache's)")
+            continue
+        keep = np.array([source in sources for source in pool.sources])
         if not keep.any():
             continue
+        centre = training_view(graph, config, generators(config.training.seed + index, torch.device("cpu"))[0]).centre[0]
         record = {
             "pos": torch.from_numpy(pool.positions[keep]), "rmsd": torch.from_numpy(pool.rmsds[keep]),
-            "vina_score": torch.from_numpy(pool.scores[keep]), "centre": graph.centre[0],
+            "vina_score": torch.from_numpy(pool.scores[keep]), "centre": centre,
         }  # fmt: skip
         path = pose_file(folder, name)
         torch.save(record, path.with_name(path.name + ".tmp"))
         os.replace(path.with_name(path.name + ".tmp"), path)
-    if mismatched:
-        warnings.warn(f"{len(mismatched)} complexes left out, their decoys' atoms differ from the cache's: {', '.join(mismatched)}", stacklevel=2)
+    if left_out:
+        warnings.warn(f"{len(left_out)} complexes' decoys left out: {', '.join(left_out)}", stacklevel=2)
+
+
+def _matches(pool: ComplexDecoys, crystal: np.ndarray) -> bool:
+    """Whether decoy positions are in the atom order of the cached crystal pose `crystal` (N, 3):
+    the same atom count and, where the pool has it, its refined crystal pose near `crystal`."""
+    if pool.positions.shape[1] != len(crystal):
+        return False
+    refined = [index for index, source in enumerate(pool.sources) if source == CRYSTAL_REFINED]
+    return all(np.sqrt(((pool.positions[index] - crystal) ** 2).sum(-1).mean()) < SUCCESS_RMSD for index in refined)
 
 
 class DockedPoses(Dataset):
     """The poses in a folder written by `dock_for_confidence` or `poses_from_decoys`, each as its
     complex graph (cropped around the stored centre in pocket mode) with the ligand at the pose
-    and a `success` label (1.0 where RMSD < 2 A); complexes may have different numbers of poses.
-    Poses are held in memory; graphs read lazily."""
+    and a `success` label (1.0 where RMSD < 2 A: the decoys' RMSDs are symmetry-corrected, those of
+    docked poses not); complexes may have different numbers of poses. Poses are held in memory;
+    graphs read lazily."""
 
     def __init__(self, complexes: ComplexDataset, names: Sequence[str], folder: Path, config: DockingConfig):
         """The poses in `folder` of the complexes `names` of `complexes`."""

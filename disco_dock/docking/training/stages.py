@@ -140,15 +140,17 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     training = config.training
     val_count = min(training.validation_complexes, len(val_set))
     train_count = min(training.confidence_complexes or len(train_set), len(train_set))
-    folders = {split: paths.run_dir / POSES_DIR / split for split in ("train", "val")}
+    kind = "-decoys" if paths.decoys else ""  # docked poses and decoy pools never share a folder
+    folders = {split: paths.run_dir / POSES_DIR / f"{split}{kind}" for split in ("train", "val")}
     if paths.decoys:
         if procs.is_main:
             poses_from_decoys(train_set, train_count, paths.decoys, folders["train"], config, training.confidence_crystal_refined)
             poses_from_decoys(val_set, val_count, paths.decoys, folders["val"], config, crystal_refined=False)
         procs.barrier()
         train_names, val_names = _pose_names(folders["train"], train_set, train_count), _pose_names(folders["val"], val_set, val_count)
-        if not train_names:
-            raise TrainingError(f"no decoys of the training complexes in {', '.join(map(str, paths.decoys))}")
+        for split, names in (("training", train_names), ("validation", val_names)):
+            if not names:
+                raise TrainingError(f"no decoys of the {split} complexes in {', '.join(map(str, paths.decoys))}")
     else:
         dock_for_confidence(model, train_set, train_count, folders["train"], procs)
         dock_for_confidence(model, val_set, val_count, folders["val"], procs)
