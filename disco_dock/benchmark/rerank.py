@@ -45,7 +45,7 @@ from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.data.protein import read_heavy_atoms, read_protein
-from disco_dock.docking.data.redocking import load_complex
+from disco_dock.docking.data.redocking import redocking_box
 from disco_dock.docking.dock import confidences, docking_graph
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import with_positions
@@ -111,7 +111,7 @@ class FeatureRanking:
 
 class ConfidenceRanking:
     """A model bundle's confidence model on each pose, as `predict` computes its confidences: in the
-    complex's pocket from the benchmark's box (`load_complex`, `Pocket.from_box`) for a pocket
+    complex's pocket from the benchmark's box (`redocking_box`, `Pocket.from_box`) for a pocket
     model, in the whole receptor for a blind one."""
 
     needs_scores = False
@@ -121,9 +121,10 @@ class ConfidenceRanking:
 
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
         """(K,) the confidence model's probability that each pose (K, N, 3) is within 2 A (`scores` unused)."""
-        complex_ = load_complex(source, seed=0, box_padding=BOX_PADDING)
-        pocket = Pocket.from_box(complex_.box, self.model.config.pocket.radius) if self.model.config.mode == POCKET else None
-        graph = docking_graph(source.name, read_protein(source.protein), complex_.crystal, pocket, seed=0)
+        crystal = read_ligand(source.ligand, source.ligand_fallback)
+        box, _ = redocking_box(source, crystal, BOX_PADDING)
+        pocket = Pocket.from_box(box, self.model.config.pocket.radius) if self.model.config.mode == POCKET else None
+        graph = docking_graph(source.name, read_protein(source.protein), crystal, pocket, seed=0)
         poses = torch.as_tensor(positions, dtype=graph[LIGAND].pos.dtype)
         return confidences(self.model, graph, poses, SamplingConfig.batch_nodes).numpy()
 
@@ -212,8 +213,8 @@ def pool_picks(
     """The picks of every ranking in one record's pool (None when the record's poses were not kept);
     a failed record is a miss for every ranking; a pool without every Vina score (the learned model
     alone) has no pick of the rankings that need them (`PoolRanker.needs_scores`, Vina's score, the
-    consensus). `validity` (with
-    `consensus`) adds `VALID_FIRST` and `VALID_FIRST_NO_WATERS` (see the module docstring)."""
+    consensus). `validity` (with `consensus`) adds `VALID_FIRST` and `VALID_FIRST_NO_WATERS` (see
+    the module docstring)."""
     checked = [VALID_FIRST, VALID_FIRST_NO_WATERS] if consensus and validity else []
     names = [*rankers, VINA_SCORE, *([CONSENSUS] if consensus else []), *checked, BEST_OF_POOL]
     miss = PoolPicks(record["complex"], {name: math.inf for name in names})

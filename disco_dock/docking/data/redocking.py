@@ -69,15 +69,20 @@ def _start_conformer(source: ComplexSource, crystal: Ligand, seed: int) -> tuple
     return Chem.AddHs(mol, addCoords=True), f"{conformers.method} (seed {seed})"
 
 
+def redocking_box(source: ComplexSource, crystal: Ligand, box_padding: float) -> tuple[Box, str]:
+    """The complex's search box and where it came from: its `_box.json`, else the box around the
+    crystal ligand grown by `box_padding` (see the module docstring)."""
+    box_file = Path(source.ligand).with_name(f"{source.name}_box.json")
+    if box_file.is_file():
+        return Box.from_json(box_file), str(box_file)
+    return Box.around(crystal.positions, box_padding), f"crystal ligand + {box_padding:g} A"
+
+
 def load_complex(source: ComplexSource, seed: int, box_padding: float) -> RedockingComplex:
     """Read one complex's inputs; DataError with the reason when something cannot be read."""
     if not source.protein.is_file():
         raise DataError(source.protein, "protein file not found")
     crystal = read_ligand(source.ligand, source.ligand_fallback)
     start, start_source = _start_conformer(source, crystal, seed)
-    box_file = Path(source.ligand).with_name(f"{source.name}_box.json")
-    if box_file.is_file():
-        box, box_source = Box.from_json(box_file), str(box_file)
-    else:
-        box, box_source = Box.around(crystal.positions, box_padding), f"crystal ligand + {box_padding:g} A"
+    box, box_source = redocking_box(source, crystal, box_padding)
     return RedockingComplex(source.name, source.protein, crystal, start, start_source, box, box_source)

@@ -25,6 +25,7 @@ from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.decoys import CANDIDATE_SOURCES, CRYSTAL_REFINED, ComplexDecoys, decoy_path, load_decoys
 from disco_dock.docking.pocket import crop_to_pocket
+from disco_dock.docking.rmsd import plain_rmsd
 from disco_dock.docking.sampling import sample_poses
 from disco_dock.docking.training.runs import TrainingError
 from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, placed_at_centre, training_radius, training_view
@@ -33,6 +34,13 @@ from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_r
 def pose_file(folder: Path, name: str) -> Path:
     """Where the docked poses of complex `name` are kept."""
     return folder / f"{name}.pt"
+
+
+def _write_poses(folder: Path, name: str, record: dict) -> None:
+    """Write complex `name`'s pose record to its `pose_file` atomically (a temporary file, then a rename)."""
+    path = pose_file(folder, name)
+    torch.save(record, path.with_name(path.name + ".tmp"))
+    os.replace(path.with_name(path.name + ".tmp"), path)
 
 
 @torch.no_grad()
@@ -52,9 +60,7 @@ def dock_for_confidence(model: DockingModel, dataset: ComplexDataset, count: int
         latents = None if model.prior is None else model.prior.sample(placed_at_centre(batch, generator), sampling.prior_temperature, generator)
         pos = sample_poses(model.score, batch, config.pose_schedules, sampling, latents, batch.centre, generator)
         record = {"pos": pos.view(sampling.samples, -1, 3).cpu(), "rmsd": ligand_rmsd(pos, batch).cpu(), "centre": graph.centre[0]}
-        path = pose_file(folder, dataset.names[index])
-        torch.save(record, path.with_name(path.name + ".tmp"))
-        os.replace(path.with_name(path.name + ".tmp"), path)
+        _write_poses(folder, dataset.names[index], record)
     procs.barrier()
 
 
@@ -104,9 +110,7 @@ def poses_from_decoys(
             "pos": torch.from_numpy(pool.positions[keep]), "rmsd": torch.from_numpy(pool.rmsds[keep]),
             "vina_score": torch.from_numpy(pool.scores[keep]), "centre": centre,
         }  # fmt: skip
-        path = pose_file(folder, name)
-        torch.save(record, path.with_name(path.name + ".tmp"))
-        os.replace(path.with_name(path.name + ".tmp"), path)
+        _write_poses(folder, name, record)
     if left_out:
         warnings.warn(f"{len(left_out)} complexes' decoys left out: {', '.join(left_out)}", stacklevel=2)
 
@@ -117,7 +121,7 @@ def _matches(pool: ComplexDecoys, crystal: np.ndarray) -> bool:
     if pool.positions.shape[1] != len(crystal):
         return False
     refined = [index for index, source in enumerate(pool.sources) if source == CRYSTAL_REFINED]
-    return all(np.sqrt(((pool.positions[index] - crystal) ** 2).sum(-1).mean()) < SUCCESS_RMSD for index in refined)
+    return bool((plain_rmsd(pool.positions[refined], crystal) < SUCCESS_RMSD).all())
 
 
 class DockedPoses(Dataset):
