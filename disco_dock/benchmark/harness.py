@@ -42,6 +42,7 @@ from disco_dock.benchmark.config import PHYSICS_BEFORE, BenchmarkConfig
 from disco_dock.benchmark.methods import Method, MethodSpec, StagedMethod, make_method, method_specs
 from disco_dock.benchmark.metrics import THRESHOLDS, MethodSummary, posebusters_check, summarize
 from disco_dock.core.capped import CappedCallError, call_capped, cpu_seconds
+from disco_dock.core.files import replacing
 from disco_dock.docking.data.discover import ComplexSource, discover_complexes, read_ids
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.data.redocking import RedockingComplex, load_complex
@@ -76,11 +77,8 @@ def poses_file(out_dir: Path, method: str, complex_name: str) -> Path:
 
 def save_poses(out_dir: Path, method: str, complex_name: str, poses: np.ndarray) -> None:
     """Keep a method's poses (K, N, 3) of one complex (a temporary file, then a rename)."""
-    path = poses_file(out_dir, method, complex_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(temporary, positions=np.asarray(poses, dtype=np.float32))
-    os.replace(temporary, path)
+    with replacing(poses_file(out_dir, method, complex_name)) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(handle, positions=np.asarray(poses, dtype=np.float32))
 
 
 def read_poses(out_dir: Path, method: str, complex_name: str) -> np.ndarray | None:

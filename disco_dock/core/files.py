@@ -1,9 +1,34 @@
-"""Fingerprints of files, so that results can name exactly what made them."""
+"""Files written whole or not at all, and fingerprints of files, so that results can name exactly
+what made them."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temporary file beside `path` to write to; when the block ends without an error it replaces
+    `path` (one rename), otherwise it is removed, so a crash never leaves half a file at `path`.
+
+    The temporary name ends in ".tmp", so that no glob for `path`'s suffix ever lists it. Writers
+    that add a missing suffix (numpy's `savez`) are given an open file instead:
+    `with replacing(out) as temporary, temporary.open("wb") as handle: np.savez(handle, ...)`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def sha256_of(path: str | Path) -> str:

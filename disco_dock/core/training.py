@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from disco_dock.core.files import replacing
 
 
 def seed_everything(seed: int) -> None:
@@ -107,8 +108,6 @@ def save_checkpoint(
     extra: dict | None = None,
 ) -> None:
     """Write a checkpoint atomically (temporary file, then rename): a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "config": _config_dict(config),
         "model": model.state_dict(),
@@ -118,9 +117,8 @@ def save_checkpoint(
         "rng": rng_state(),
         "extra": extra or {},
     }
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
+    with replacing(path) as temporary:
+        torch.save(payload, temporary)
 
 
 @dataclass

@@ -7,13 +7,13 @@ state dict per network present, so that `DockingModel.load` rebuilds exactly wha
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 import disco_dock
+from disco_dock.core.files import replacing
 from disco_dock.docking.config import DockingConfig
 from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.model.confidence import ConfidenceModel
@@ -93,16 +93,13 @@ class DockingModel(nn.Module):
 
     def save(self, path: str | Path) -> None:
         """Write the config and the weights to `path` atomically (a temporary file, then a rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": FORMAT,
             "config": self.config.to_dict(),
             "networks": {name: network.state_dict() for name, network in self.networks().items()},
         }
-        temporary = path.with_suffix(path.suffix + ".tmp")
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
+        with replacing(path) as temporary:
+            torch.save(payload, temporary)
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "DockingModel":

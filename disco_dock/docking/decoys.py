@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 from disco_dock.core.capped import CappedCallError, call_capped
 from disco_dock.core.config import Settings
-from disco_dock.core.files import sha256_of
+from disco_dock.core.files import replacing, sha256_of
 from disco_dock.core.training import progress
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
@@ -132,14 +131,12 @@ def decoy_path(out: Path, name: str) -> Path:
 def save_decoys(decoys: ComplexDecoys, out: Path, config: DecoyConfig, model: ModelStamp | None = None) -> None:
     """Write one complex's decoys atomically (a temporary file, then a rename), with the settings
     and the model (if any) that made them."""
-    path = decoy_path(out, decoys.name)
-    temporary = path.with_name(path.name + ".tmp.npz")
     meta = {"name": decoys.name, "seconds": decoys.seconds, "config": asdict(config), "model": asdict(model) if model else None}
-    np.savez_compressed(
-        temporary, positions=decoys.positions, scores=decoys.scores, rmsds=decoys.rmsds,
-        sources=np.array(decoys.sources), meta=np.array(json.dumps(meta)),
-    )  # fmt: skip
-    os.replace(temporary, path)
+    with replacing(decoy_path(out, decoys.name)) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(
+            handle, positions=decoys.positions, scores=decoys.scores, rmsds=decoys.rmsds,
+            sources=np.array(decoys.sources), meta=np.array(json.dumps(meta)),
+        )  # fmt: skip
 
 
 def decoys_model(path: Path) -> str | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from disco_dock.core.files import replacing
 
 BORDER_GREY = 128
 
@@ -39,11 +40,6 @@ def save_grid(images: Tensor, path: Path | str, columns: int, scale: int = 4) ->
     canvas = canvas.repeat(scale, axis=0).repeat(scale, axis=1)
     picture = Image.fromarray(canvas[..., 0] if channels == 1 else canvas)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
+    with replacing(path) as temporary:
         picture.save(temporary, format="PNG")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return path

@@ -8,12 +8,12 @@ that is killed never leaves a half-written `.pt` behind.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch_geometric.data import HeteroData
 
+from disco_dock.core.files import replacing
 from disco_dock.docking.data.errors import DataError
 
 CACHE_FORMAT = 2
@@ -29,10 +29,8 @@ def cache_path(cache_dir: str | Path, name: str) -> Path:
 
 def save_graph(graph: HeteroData, path: str | Path) -> None:
     """Write `graph` to `path` atomically (temporary file, then rename)."""
-    path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save({"format": CACHE_FORMAT, "graph": graph.to_dict()}, temporary)
-    os.replace(temporary, path)
+    with replacing(path) as temporary:
+        torch.save({"format": CACHE_FORMAT, "graph": graph.to_dict()}, temporary)
 
 
 def is_current(path: str | Path) -> bool:

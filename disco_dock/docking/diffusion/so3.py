@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from disco_dock.core.files import replacing
 from disco_dock.docking.diffusion._common import floating_dtype, interpolate, log_grid_position
 
 SMALL_EPS = 1.0
@@ -217,16 +217,9 @@ def _read_tables(path: Path, grid: np.ndarray) -> IGSO3Tables:
 
 
 def _write_tables(path: Path, tables: IGSO3Tables, grid: np.ndarray) -> None:
-    """Write tables to `path` atomically: a temporary file in the same directory, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, grid=grid, **{name: getattr(tables, name).numpy() for name in _TABLE_FIELDS})
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write tables to `path` atomically (`core.files.replacing`)."""
+    with replacing(path) as temporary, temporary.open("wb") as handle:
+        np.savez(handle, grid=grid, **{name: getattr(tables, name).numpy() for name in _TABLE_FIELDS})
 
 
 def load_igso3_tables(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import warnings
 from collections.abc import Sequence
 from itertools import accumulate
@@ -18,6 +17,7 @@ import torch
 from torch_geometric.data import Batch, Dataset, HeteroData
 
 from disco_dock.core.distributed import Processes
+from disco_dock.core.files import replacing
 from disco_dock.core.training import progress
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
@@ -38,9 +38,8 @@ def pose_file(folder: Path, name: str) -> Path:
 
 def _write_poses(folder: Path, name: str, record: dict) -> None:
     """Write complex `name`'s pose record to its `pose_file` atomically (a temporary file, then a rename)."""
-    path = pose_file(folder, name)
-    torch.save(record, path.with_name(path.name + ".tmp"))
-    os.replace(path.with_name(path.name + ".tmp"), path)
+    with replacing(pose_file(folder, name)) as temporary:
+        torch.save(record, temporary)
 
 
 @torch.no_grad()
