@@ -86,6 +86,16 @@ class TrainingConfig(Settings):
     Vina-refined crystal pose, a near-native example for complexes whose candidates hold none
     (validation ranks the candidates only; on 181 training complexes, top-1 after 4 epochs
     21.7 % with them, 15.9 % without: `benchmarks/results/ranker/README.md`)."""
+    confidence_pool_loss: float = 0.0
+    """0: the confidence model learns from random batches of poses, by binary cross-entropy. Above
+    0 (decoys only): each step is one complex's whole pool, and this weighs a listwise term, the
+    softmax cross-entropy of the pool's ranking against its successes, added to the pool's mean
+    binary cross-entropy, so that the model learns which pose of a pool is right, not only which
+    complexes are easy."""
+    confidence_vina_weight: float = 0.0
+    """With `confidence_pool_loss`: the listwise term ranks the pool by logit - this x Vina's score
+    (kcal/mol), so the model learns a correction to Vina's ranking; validation also reports that
+    ranking's top-1 (`val_ranking_top1_2A`)."""
     seed: int = 0
 
     def __post_init__(self):
@@ -93,6 +103,8 @@ class TrainingConfig(Settings):
             raise ValueError(f"noise_draws must be >= 1, not {self.noise_draws}")
         if len(self.loss_weights) != 3 or min(self.loss_weights) < 0:
             raise ValueError(f"loss_weights must be three weights >= 0 (translation, rotation, torsion), not {self.loss_weights}")
+        if self.confidence_pool_loss < 0 or self.confidence_vina_weight < 0:
+            raise ValueError("confidence_pool_loss and confidence_vina_weight must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from disco_dock.docking.training import (
     MODEL_FILE,
     POSES_DIR,
     RunPaths,
+    ConfidenceObjective,
     ScoreObjective,
     TrainingError,
     objectives,
@@ -217,6 +219,34 @@ def test_confidence_stage_learns_from_decoys(splits: dict[str, Path], score_run:
     with pytest.raises(TrainingError, match="poses from other decoys or settings"):
         poses_from_decoys(ComplexDataset(splits["cache"], names=list(TRAIN)), 2, [decoys], run_dir / POSES_DIR / "train-decoys",
                           read_config_file(run_dir / "config.json", stored=True), crystal_refined=False)  # fmt: skip
+
+
+def test_the_pool_loss_trains_a_pool_per_step_and_reports_the_vina_corrected_ranking(splits: dict[str, Path], score_run: Path, tmp_path: Path):
+    decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2, "1s3v": 5, "1of6": 3})
+    run_dir = tmp_path / "run"
+    paths = RunPaths(splits["cache"], splits["train"], splits["val"], run_dir, score_run, (decoys,))
+    config = tiny_config(tmp_path, validation_complexes=1, confidence_epochs=1, confidence_pool_loss=1.0, confidence_vina_weight=0.5)
+    train("confidence", paths, config)
+    last = metrics(run_dir, "confidence")[-1]
+    assert {"bce", "listwise", "val_ranking_top1_2A"} <= last.keys() and last["listwise"] > 0
+    assert last["step"] == len(TRAIN)  # one step per training pool
+    with pytest.raises(TrainingError, match="give --decoys"):
+        train("confidence", run_paths(splits, tmp_path / "other", init_from=score_run), config)
+
+
+def test_the_listwise_term_is_the_softmax_cross_entropy_of_the_pool_successes():
+    class GivenLogits(torch.nn.Module):
+        def forward(self, batch):
+            return batch.logits
+
+    pool = SimpleNamespace(logits=torch.tensor([0.5, 2.0, -1.0]), vina_score=torch.tensor([-7.0, -9.0, -5.0]), success=torch.tensor([1.0, 0.0, 1.0]))
+    loss, terms = ConfidenceObjective(GivenLogits(), pool_loss=2.0, vina_weight=0.5)(pool)
+    ranking = torch.tensor([4.0, 6.5, 1.5])  # logit - 0.5 x Vina's score
+    listwise = torch.logsumexp(ranking, 0) - torch.logsumexp(ranking[[0, 2]], 0)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(pool.logits, pool.success)
+    assert torch.allclose(terms["listwise"], listwise) and torch.allclose(loss, bce + 2.0 * listwise)
+    alone, terms = ConfidenceObjective(GivenLogits())(pool)
+    assert torch.allclose(alone, bce) and "listwise" not in terms
 
 
 def test_decoys_in_another_atom_order_are_left_out_with_a_warning(splits: dict[str, Path], tmp_path: Path):

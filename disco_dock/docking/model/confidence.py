@@ -36,7 +36,3 @@ class ConfidenceModel(nn.Module):
         scalars = ligand[:, : self.config.ns]
         pooled = [scatter(scalars, ligand_graph, dim=0, dim_size=num_graphs, reduce=reduce) for reduce in ("mean", "max")]
         return self.out(torch.cat(pooled, dim=1)).squeeze(-1)
-
-    def loss(self, batch: HeteroData, labels: Tensor) -> Tensor:
-        """Mean binary cross-entropy of the logits against `labels` (G,), 1.0 where RMSD < 2 A."""
-        return nn.functional.binary_cross_entropy_with_logits(self(batch), labels.to(batch[LIGAND].pos.dtype))

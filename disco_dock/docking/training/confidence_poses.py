@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset as ItemDataset
 from torch_geometric.data import Batch, Dataset, HeteroData
 
 from disco_dock.core.distributed import Processes
@@ -127,8 +128,8 @@ class DockedPoses(Dataset):
     """The poses in a folder written by `dock_for_confidence` or `poses_from_decoys`, each as its
     complex graph (cropped around the stored centre in pocket mode) with the ligand at the pose
     and a `success` label (1.0 where RMSD < 2 A: the decoys' RMSDs are symmetry-corrected, those of
-    docked poses not); complexes may have different numbers of poses. Poses are held in memory;
-    graphs read lazily."""
+    docked poses not) and, for decoys, its `vina_score`; complexes may have different numbers of
+    poses. Poses are held in memory; graphs read lazily."""
 
     def __init__(self, complexes: ComplexDataset, names: Sequence[str], folder: Path, config: DockingConfig):
         """The poses in `folder` of the complexes `names` of `complexes`."""
@@ -154,4 +155,23 @@ class DockedPoses(Dataset):
             graph = crop_to_pocket(graph, record["centre"], training_radius(graph, record["centre"], self.config.pocket.radius))
         graph[LIGAND].pos = record["pos"][sample]
         graph.success = (record["rmsd"][sample : sample + 1] < SUCCESS_RMSD).float()
+        if "vina_score" in record:
+            graph.vina_score = record["vina_score"][sample : sample + 1].float()
         return graph
+
+
+class DockedPools(ItemDataset):
+    """The same poses a complex at a time: item `c` is the batch of all of complex `c`'s poses (for
+    the listwise loss, `TrainingConfig.confidence_pool_loss`)."""
+
+    def __init__(self, poses: DockedPoses):
+        self.poses = poses
+
+    def __len__(self) -> int:
+        """Number of complexes."""
+        return len(self.poses.counts)
+
+    def __getitem__(self, index: int) -> Batch:
+        """All the poses of complex `index`, as one batch."""
+        start, end = self.poses.starts[index], self.poses.starts[index + 1]
+        return Batch.from_data_list([self.poses.get(idx) for idx in range(start, end)])

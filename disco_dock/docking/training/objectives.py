@@ -79,12 +79,24 @@ class PriorObjective(nn.Module):
 
 
 class ConfidenceObjective(nn.Module):
-    """Stage 3: binary cross-entropy of the confidence model on docked poses (label `success`)."""
+    """Stage 3: binary cross-entropy of the confidence model on docked poses (label `success`);
+    with `pool_loss` > 0 each batch is one complex's pool, and `pool_loss` weighs the listwise
+    term: -log of the softmax probability, over the pool, of its successes, the pool ranked by
+    `ranking` (the logit minus `vina_weight` x Vina's score)."""
 
-    def __init__(self, confidence: ConfidenceModel):
+    def __init__(self, confidence: ConfidenceModel, pool_loss: float = 0.0, vina_weight: float = 0.0):
         super().__init__()
-        self.confidence = confidence
+        self.confidence, self.pool_loss, self.vina_weight = confidence, pool_loss, vina_weight
+
+    def ranking(self, batch: HeteroData, logits: Tensor) -> Tensor:
+        """(G,) the values a pool is ranked by, highest first."""
+        return logits - self.vina_weight * batch.vina_score if self.vina_weight else logits
 
     def forward(self, batch: HeteroData) -> tuple[Tensor, dict[str, Tensor]]:
-        loss = self.confidence.loss(batch, batch.success)
-        return loss, {"bce": loss}
+        logits = self.confidence(batch)
+        bce = nn.functional.binary_cross_entropy_with_logits(logits, batch.success.to(logits.dtype))
+        if not self.pool_loss:
+            return bce, {"bce": bce}
+        ranking, success = self.ranking(batch, logits), batch.success.bool()
+        listwise = torch.logsumexp(ranking, 0) - torch.logsumexp(ranking[success], 0) if success.any() else ranking.new_zeros(())
+        return bce + self.pool_loss * listwise, {"bce": bce, "listwise": listwise}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from torch import nn
+from torch.utils.data import DataLoader as ItemLoader
 from torch_geometric.data import Dataset
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
@@ -19,7 +21,7 @@ from disco_dock.docking.bundle import DockingModel, build_confidence, build_prio
 from disco_dock.docking.config import DockingConfig, TrainingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.preprocess import preprocess_dataset
-from disco_dock.docking.training.confidence_poses import DockedPoses, dock_for_confidence, pose_file, poses_from_decoys
+from disco_dock.docking.training.confidence_poses import DockedPools, DockedPoses, dock_for_confidence, pose_file, poses_from_decoys
 from disco_dock.docking.training.objectives import ConfidenceObjective, PriorObjective, ScoreObjective
 from disco_dock.docking.training.runs import (
     CONFIG_FILE,
@@ -53,14 +55,19 @@ def fit_stage(
     config: DockingConfig,
     paths: RunPaths,
     procs: Processes,
+    pools: bool = False,
     **task: Any,
 ) -> nn.Module:
     """Train a stage's `objective` on `train_set` with `core.fit`: the checkpoint `RUN_DIR/<name>.ckpt`
     (refused when written for other networks), one record per epoch in metrics.jsonl and on the
-    terminal, `validate` unless `validation_complexes` is 0; `task`: more `Task` fields. Returns
-    the objective to keep (the EMA's if any)."""
+    terminal, `validate` unless `validation_complexes` is 0; `task`: more `Task` fields. With
+    `pools`, each item of `train_set` is already a batch (`DockedPools`), one per step. Returns the
+    objective to keep (the EMA's if any)."""
     training = config.training
-    batches = ShardedBatches(train_set, training.batch_size, training.seed, procs, loader=DataLoader)
+    if pools:
+        batches = ShardedBatches(train_set, 1, training.seed, procs, loader=functools.partial(ItemLoader, collate_fn=_only_item))
+    else:
+        batches = ShardedBatches(train_set, training.batch_size, training.seed, procs, loader=DataLoader)
     stage = Task(
         name,
         objective.to(procs.device),
@@ -75,6 +82,11 @@ def fit_stage(
         **task,
     )
     return fit(stage, procs)
+
+
+def _only_item(items: list[Any]) -> Any:
+    """The collation of batches of one item that is already a batch."""
+    return items[0]
 
 
 def train_score(config: DockingConfig, paths: RunPaths, procs: Processes) -> None:
@@ -138,6 +150,8 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     model = DockingModel.load(paths.source_model, procs.device)
     train_set, val_set = complexes(paths.cache, paths.train_split), complexes(paths.cache, paths.val_split)
     training = config.training
+    if training.confidence_pool_loss and not paths.decoys:
+        raise TrainingError("confidence_pool_loss needs candidate pools: give --decoys")
     val_count = min(training.validation_complexes, len(val_set))
     train_count = min(training.confidence_complexes or len(train_set), len(train_set))
     kind = "-decoys" if paths.decoys else ""  # docked poses and decoy pools never share a folder
@@ -156,15 +170,18 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
         dock_for_confidence(model, val_set, val_count, folders["val"], procs)
         train_names, val_names = train_set.names[:train_count], val_set.names[:val_count]
     val_poses = DockedPoses(val_set, val_names, folders["val"], config)
+    train_poses = DockedPoses(train_set, train_names, folders["train"], config)
+    pools = training.confidence_pool_loss > 0
     trained = fit_stage(
         "confidence",
-        ConfidenceObjective(build_confidence(config)),
-        DockedPoses(train_set, train_names, folders["train"], config),
+        ConfidenceObjective(build_confidence(config), training.confidence_pool_loss, training.confidence_vina_weight),
+        DockedPools(train_poses) if pools else train_poses,
         settings(training, training.confidence_epochs),
         lambda trained: validate_confidence(trained, val_poses, training.batch_size, procs.device),
         config,
         paths,
         procs,
+        pools=pools,
     )
     if procs.is_main:
         model.confidence = trained.confidence

@@ -78,14 +78,16 @@ def validate_confidence(objective: ConfidenceObjective, poses: DockedPoses, batc
     """On validation poses: accuracy of "logit > 0", the fraction of (success, failure) pose pairs
     where the success scores higher (AUROC; ties count half), and the fraction of complexes whose
     most confident pose is a success, next to that of their first pose, of their best pose by
-    Vina's score (poses from decoys) and of any pose (the ceiling of a ranking)."""
+    Vina's score (poses from decoys) and of any pose (the ceiling of a ranking); with the
+    objective's `vina_weight`, also by its `ranking`."""
     objective.eval()
-    logits, labels = [], []
+    logits, rankings, labels = [], [], []
     for batch in DataLoader(poses, batch_size=batch_size):
         batch = batch.to(device)
-        logits.append(objective.confidence(batch).cpu())
+        logits.append(objective.confidence(batch))
+        rankings.append(objective.ranking(batch, logits[-1]).cpu())
         labels.append(batch.success.cpu())
-    logit, label = torch.cat(logits), torch.cat(labels).bool()
+    logit, label = torch.cat(logits).cpu(), torch.cat(labels).bool()
     positive, negative = logit[label], logit[~label]
     pairs = (positive[:, None] > negative[None, :]).float() + 0.5 * (positive[:, None] == negative[None, :]).float()
     pools = list(zip(logit.split(poses.counts), label.split(poses.counts), poses.records))
@@ -98,4 +100,7 @@ def validate_confidence(objective: ConfidenceObjective, poses: DockedPoses, batc
     }
     if pools and all("vina_score" in record for *_, record in pools):
         results["val_vina_top1_2A"] = _fraction([success[record["vina_score"].argmin()] for _, success, record in pools])
+    if objective.vina_weight:
+        ranked = zip(torch.cat(rankings).split(poses.counts), label.split(poses.counts))
+        results["val_ranking_top1_2A"] = _fraction([success[values.argmax()] for values, success in ranked])
     return results
