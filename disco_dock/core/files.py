@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,14 +16,14 @@ def replacing(path: str | Path) -> Iterator[Path]:
     """A temporary file beside `path` to write to; when the block ends without an error it replaces
     `path` (one rename), otherwise it is removed, so a crash never leaves half a file at `path`.
 
-    The temporary name ends in ".tmp", so that no glob for `path`'s suffix ever lists it. Writers
-    that add a missing suffix (numpy's `savez`) are given an open file instead:
+    The temporary name (`<name>.<random hex>.tmp`, not created in advance, so the writer gives it
+    the usual permissions) ends in ".tmp", so that no glob for `path`'s suffix ever lists it; a
+    process killed outright (SIGKILL) can leave one behind. Writers that add a missing suffix
+    (numpy's `savez`) are given an open file instead:
     `with replacing(out) as temporary, temporary.open("wb") as handle: np.savez(handle, ...)`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         yield temporary
         os.replace(temporary, path)

@@ -95,7 +95,8 @@ class TrainingConfig(Settings):
     confidence_vina_weight: float = 0.0
     """With `confidence_pool_loss`: the listwise term ranks the pool by logit - this x Vina's score
     (kcal/mol), so the model learns a correction to Vina's ranking; validation also reports that
-    ranking's top-1 (`val_ranking_top1_2A`)."""
+    ranking's top-1 (`val_ranking_top1_2A`). A training study for now: `predict` still ranks by the
+    confidence alone."""
     seed: int = 0
 
     def __post_init__(self):
@@ -105,6 +106,8 @@ class TrainingConfig(Settings):
             raise ValueError(f"loss_weights must be three weights >= 0 (translation, rotation, torsion), not {self.loss_weights}")
         if self.confidence_pool_loss < 0 or self.confidence_vina_weight < 0:
             raise ValueError("confidence_pool_loss and confidence_vina_weight must be >= 0")
+        if self.confidence_vina_weight and not self.confidence_pool_loss:
+            raise ValueError("confidence_vina_weight needs confidence_pool_loss > 0")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,13 @@ def test_replacing_writes_the_file_in_one_rename_and_leaves_nothing_else(tmp_pat
     assert sorted(p.name for p in path.parent.iterdir()) == ["out.txt"]
 
 
+def test_replaced_files_get_the_permissions_of_any_new_file(tmp_path):
+    with replacing(tmp_path / "replaced.txt") as temporary:
+        temporary.write_text("new")
+    (tmp_path / "plain.txt").write_text("new")
+    assert (tmp_path / "replaced.txt").stat().st_mode == (tmp_path / "plain.txt").stat().st_mode
+
+
 def test_replacing_keeps_the_old_file_when_the_writer_fails(tmp_path):
     path = tmp_path / "out.txt"
     path.write_text("old")

@@ -94,3 +94,11 @@ def test_vina_search_is_decided_by_the_mode_unless_given():
     assert PhysicsConfig(vina_search=False).for_mode(has_pocket=True).vina_search is False
     with pytest.raises(ValueError, match="Vina's search needs a pocket"):
         PhysicsConfig(vina_search=True).for_mode(has_pocket=False)
+
+
+def test_the_pool_loss_settings_are_checked():
+    with pytest.raises(ValueError, match="must be >= 0"):
+        TrainingConfig(confidence_pool_loss=-1.0)
+    with pytest.raises(ValueError, match="needs confidence_pool_loss"):
+        TrainingConfig(confidence_vina_weight=1.0)
+    assert TrainingConfig(confidence_pool_loss=1.0, confidence_vina_weight=1.0).confidence_vina_weight == 1.0

@@ -28,8 +28,8 @@ from disco_dock.docking.training import (
     METRICS_FILE,
     MODEL_FILE,
     POSES_DIR,
-    RunPaths,
     ConfidenceObjective,
+    RunPaths,
     ScoreObjective,
     TrainingError,
     objectives,
@@ -247,6 +247,9 @@ def test_the_listwise_term_is_the_softmax_cross_entropy_of_the_pool_successes():
     assert torch.allclose(terms["listwise"], listwise) and torch.allclose(loss, bce + 2.0 * listwise)
     alone, terms = ConfidenceObjective(GivenLogits())(pool)
     assert torch.allclose(alone, bce) and "listwise" not in terms
+    pool.success = torch.zeros(3)  # no right pose: nothing to rank first, the BCE alone
+    loss, terms = ConfidenceObjective(GivenLogits(), pool_loss=2.0, vina_weight=0.5)(pool)
+    assert terms["listwise"] == 0 and torch.allclose(loss, torch.nn.functional.binary_cross_entropy_with_logits(pool.logits, pool.success))
 
 
 def test_decoys_in_another_atom_order_are_left_out_with_a_warning(splits: dict[str, Path], tmp_path: Path):

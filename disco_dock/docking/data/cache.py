@@ -2,8 +2,8 @@
 
 A file holds `{"format": CACHE_FORMAT, "graph": HeteroData.to_dict()}`: plain tensors, strings
 and numbers only, so it loads with `torch.load(..., weights_only=True)` and does not depend on
-torch-geometric's pickled classes. Files are written to `<name>.pt.tmp` and renamed, so a run
-that is killed never leaves a half-written `.pt` behind.
+torch-geometric's pickled classes. Files are written whole or not at all (`core.files.replacing`),
+so a run that is killed never leaves a half-written `.pt` behind.
 """
 
 from __future__ import annotations

@@ -148,11 +148,18 @@ class DockedPoses(Dataset):
     def get(self, idx: int) -> HeteroData:
         """Pose `idx - starts[c]` of the complex `c` whose poses hold index `idx`."""
         complex_index = bisect.bisect_right(self.starts, idx) - 1
-        sample = idx - self.starts[complex_index]
-        record = self.records[complex_index]
-        graph = self.complexes[self.complex_indices[complex_index]]
+        return self.posed(self.complex_graph(complex_index), complex_index, idx - self.starts[complex_index])
+
+    def complex_graph(self, complex_index: int) -> HeteroData:
+        """The graph of complex `complex_index` (cropped around its stored centre in pocket mode)."""
+        record, graph = self.records[complex_index], self.complexes[self.complex_indices[complex_index]]
         if self.config.mode == POCKET:
             graph = crop_to_pocket(graph, record["centre"], training_radius(graph, record["centre"], self.config.pocket.radius))
+        return graph
+
+    def posed(self, graph: HeteroData, complex_index: int, sample: int) -> HeteroData:
+        """`graph` (changed in place) with its ligand at pose `sample` of complex `complex_index`, labelled."""
+        record = self.records[complex_index]
         graph[LIGAND].pos = record["pos"][sample]
         graph.success = (record["rmsd"][sample : sample + 1] < SUCCESS_RMSD).float()
         if "vina_score" in record:
@@ -172,6 +179,6 @@ class DockedPools(ItemDataset):
         return len(self.poses.counts)
 
     def __getitem__(self, index: int) -> Batch:
-        """All the poses of complex `index`, as one batch."""
-        start, end = self.poses.starts[index], self.poses.starts[index + 1]
-        return Batch.from_data_list([self.poses.get(idx) for idx in range(start, end)])
+        """All the poses of complex `index`, as one batch (the complex read and cropped once)."""
+        graph = self.poses.complex_graph(index)
+        return Batch.from_data_list([self.poses.posed(graph.clone(), index, sample) for sample in range(self.poses.counts[index])])

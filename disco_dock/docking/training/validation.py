@@ -85,7 +85,8 @@ def validate_confidence(objective: ConfidenceObjective, poses: DockedPoses, batc
     for batch in DataLoader(poses, batch_size=batch_size):
         batch = batch.to(device)
         logits.append(objective.confidence(batch))
-        rankings.append(objective.ranking(batch, logits[-1]).cpu())
+        if objective.vina_weight:
+            rankings.append(objective.ranking(batch, logits[-1]).cpu())
         labels.append(batch.success.cpu())
     logit, label = torch.cat(logits).cpu(), torch.cat(labels).bool()
     positive, negative = logit[label], logit[~label]
