@@ -108,17 +108,22 @@ def sample_graph(
 
 
 @torch.no_grad()
-def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int) -> Tensor:
-    """(K,) the confidence model's probabilities that the ligand poses `positions` (K, N, 3) are
-    within 2 A of the true pose, in batches of at most `batch_nodes` nodes; NaN without a confidence model."""
+def confidence_logits(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int) -> Tensor:
+    """(K,) the confidence model's logits of "within 2 A of the true pose" for the ligand poses
+    `positions` (K, N, 3), in batches of at most `batch_nodes` nodes; NaN without a confidence model."""
     if model.confidence is None:
         return positions.new_full((len(positions),), math.nan)
     values = []
     for chunk in positions.split(batch_sizes(graph, len(positions), batch_nodes)[0]):
         batch = Batch.from_data_list([graph] * len(chunk))
         batch[LIGAND].pos = chunk.reshape(-1, 3).to(batch[LIGAND].pos)
-        values.append(torch.sigmoid(model.confidence(batch)))
+        values.append(model.confidence(batch))
     return torch.cat(values)
+
+
+def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int) -> Tensor:
+    """(K,) the probabilities of `confidence_logits`; NaN without a confidence model."""
+    return torch.sigmoid(confidence_logits(model, graph, positions, batch_nodes))
 
 
 def posed(mol: Chem.Mol, pos: Tensor) -> Chem.Mol:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable
@@ -185,7 +186,13 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     )
     if procs.is_main:
         model.confidence = trained.confidence
+        model.config = model.config.replace(training={field: getattr(training, field) for field in CONFIDENCE_FIELDS})
         model.cpu().save(paths.model_file)
+
+
+CONFIDENCE_FIELDS = tuple(field.name for field in dataclasses.fields(TrainingConfig) if field.name.startswith("confidence_"))
+"""The training settings of the confidence model, stored with it in the bundle (how it ranks
+depends on `confidence_vina_weight`)."""
 
 
 def _pose_names(folder: Path, dataset: ComplexDataset, count: int) -> list[str]:
