@@ -97,6 +97,9 @@ class TrainingConfig(Settings):
     (kcal/mol), so the model learns a correction to Vina's ranking; validation also reports that
     ranking's top-1 (`val_ranking_top1_2A`). A training study for now: `predict` still ranks by the
     confidence alone."""
+    confidence_trunk_from_score: bool = False
+    """Start the confidence model's trunk from the score model's weights (`ComplexTrunk.copy_from`;
+    the same construction), a pretrained start for few training complexes, instead of at random."""
     seed: int = 0
 
     def __post_init__(self):

@@ -225,7 +225,8 @@ def test_the_pool_loss_trains_a_pool_per_step_and_reports_the_vina_corrected_ran
     decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2, "1s3v": 5, "1of6": 3})
     run_dir = tmp_path / "run"
     paths = RunPaths(splits["cache"], splits["train"], splits["val"], run_dir, score_run, (decoys,))
-    config = tiny_config(tmp_path, validation_complexes=1, confidence_epochs=1, confidence_pool_loss=1.0, confidence_vina_weight=0.5)
+    config = tiny_config(tmp_path, validation_complexes=1, confidence_epochs=1, confidence_pool_loss=1.0, confidence_vina_weight=0.5,
+                         confidence_trunk_from_score=True)  # fmt: skip
     train("confidence", paths, config)
     last = metrics(run_dir, "confidence")[-1]
     assert {"bce", "listwise", "val_ranking_top1_2A"} <= last.keys() and last["listwise"] > 0

@@ -101,10 +101,7 @@ class PointerPrior(nn.Module):
         model's trunk lacks or has in another shape (with `read_receptor=False` its last layer
         does not update the receptor, so that layer's receptor convolutions and norm stay new).
         """
-        source = score_model.trunk.state_dict()
-        target = self.trunk.state_dict()
-        copied = {name: value for name, value in source.items() if name in target and target[name].shape == value.shape}
-        self.trunk.load_state_dict(copied, strict=False)
+        not_copied = self.trunk.copy_from(score_model.trunk)
         with torch.no_grad():
             sigmas = self.ligand_condition.new_tensor(self.schedules.sigmas(1.0))
             noise = score_model.noise_embedding(score_model.noise_features(sigmas.log()).flatten())
@@ -113,7 +110,7 @@ class PointerPrior(nn.Module):
             if score_model.latent_labels is not None:  # what `LatentLabels` adds for dropped latents
                 self.ligand_condition += score_model.latent_labels.ligand_null.sum(dim=0)
                 self.receptor_condition += score_model.latent_labels.receptor_null.sum(dim=0)
-        return [name for name, _ in self.trunk.named_parameters() if name not in copied]
+        return not_copied
 
     def freeze_trunk(self, frozen: bool = True) -> None:
         """Stop (or restart) gradient updates of the trunk's weights; the head always trains."""

@@ -126,6 +126,15 @@ class ComplexTrunk(nn.Module):
             InteractionLayer(config, self.sh_irreps, update_receptor=read_receptor or i < num_layers - 1) for i in range(num_layers)
         )
 
+    def copy_from(self, other: ComplexTrunk) -> list[str]:
+        """Copy `other`'s weights where this trunk has them in the same shape; returns the names of
+        this trunk's parameters left as they were (e.g. the receptor update of a last layer that
+        `other` does not have)."""
+        source, target = other.state_dict(), self.state_dict()
+        copied = {name: value for name, value in source.items() if name in target and target[name].shape == value.shape}
+        self.load_state_dict(copied, strict=False)
+        return [name for name, _ in self.named_parameters() if name not in copied]
+
     def _edge_set(self, index: Tensor, source_pos: Tensor, target_pos: Tensor, embedding: DistanceEmbedding) -> EdgeSet:
         vectors = source_pos[index[0]] - target_pos[index[1]]
         return EdgeSet(index, embedding(vectors.norm(dim=-1)), spherical_harmonics(self.sh_irreps, vectors))

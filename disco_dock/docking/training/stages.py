@@ -173,9 +173,12 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
     val_poses = DockedPoses(val_set, val_names, folders["val"], config)
     train_poses = DockedPoses(train_set, train_names, folders["train"], config)
     pools = training.confidence_pool_loss > 0
+    confidence = build_confidence(config)
+    if training.confidence_trunk_from_score:
+        confidence.trunk.copy_from(model.score.trunk)
     trained = fit_stage(
         "confidence",
-        ConfidenceObjective(build_confidence(config), training.confidence_pool_loss, training.confidence_vina_weight),
+        ConfidenceObjective(confidence, training.confidence_pool_loss, training.confidence_vina_weight),
         DockedPools(train_poses) if pools else train_poses,
         settings(training, training.confidence_epochs),
         lambda trained: validate_confidence(trained, val_poses, training.batch_size, procs.device),

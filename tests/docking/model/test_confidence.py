@@ -6,7 +6,7 @@ import torch
 from torch.nn.functional import binary_cross_entropy_with_logits
 from torch_geometric.data import Batch, HeteroData
 
-from disco_dock.docking.model import ConfidenceModel
+from disco_dock.docking.model import ConfidenceModel, ScoreModel
 from tests.support.equivariance import assert_equivariant
 from tests.support.models import TINY
 from tests.support.training import adam_steps
@@ -28,3 +28,12 @@ def test_confidence_fits_labels(complexes: dict[str, HeteroData]) -> None:
     assert losses[-1] < 0.5 * losses[0]
     logits = model(batch)
     assert logits[0] < 0 < logits[1]
+
+
+def test_confidence_trunk_takes_every_weight_of_the_score_models() -> None:
+    torch.manual_seed(9)
+    score_model, confidence = ScoreModel(TINY), ConfidenceModel(TINY)
+    assert confidence.trunk.copy_from(score_model.trunk) == []
+    source = dict(score_model.trunk.named_parameters())
+    for name, parameter in confidence.trunk.named_parameters():
+        torch.testing.assert_close(parameter, source[name], atol=0, rtol=0)
