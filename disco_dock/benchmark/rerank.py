@@ -46,7 +46,7 @@ from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.ligand import read_ligand
 from disco_dock.docking.data.protein import read_heavy_atoms, read_protein
 from disco_dock.docking.data.redocking import redocking_box
-from disco_dock.docking.dock import confidence_logits, docking_graph
+from disco_dock.docking.dock import confidences, docking_graph
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.ligand import with_positions
 from disco_dock.docking.physics.pocket import VINARDO
@@ -113,26 +113,20 @@ class ConfidenceRanking:
     """A model bundle's confidence model on each pose, as `predict` computes its confidences: in the
     complex's pocket from the benchmark's box (`redocking_box`, `Pocket.from_box`) for a pocket
     model, in the whole receptor for a blind one. A model trained to correct Vina's ranking
-    (`TrainingConfig.confidence_vina_weight` w) ranks by sigmoid(logit - w x Vina's score), as it
-    was trained, and then needs the scores."""
+    (`TrainingConfig.confidence_vina_weight`) needs the poses' Vina scores (`dock.confidences`)."""
 
     def __init__(self, model: DockingModel):
         self.model = model.eval()
-        self.vina_weight = model.config.training.confidence_vina_weight
-        self.needs_scores = self.vina_weight > 0
+        self.needs_scores = model.config.training.confidence_vina_weight > 0
 
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
-        """(K,) the confidence model's probability that each pose (K, N, 3) is within 2 A, or with a
-        Vina weight, the probability of its Vina-corrected logit (Vina's scores `scores` (K,))."""
+        """(K,) `dock.confidences` of the poses (K, N, 3) with Vina's scores `scores` (K,)."""
         crystal = read_ligand(source.ligand, source.ligand_fallback)
         box, _ = redocking_box(source, crystal, BOX_PADDING)
         pocket = Pocket.from_box(box, self.model.config.pocket.radius) if self.model.config.mode == POCKET else None
         graph = docking_graph(source.name, read_protein(source.protein), crystal, pocket, seed=0)
         poses = torch.as_tensor(positions, dtype=graph[LIGAND].pos.dtype)
-        logits = confidence_logits(self.model, graph, poses, SamplingConfig.batch_nodes)
-        if self.vina_weight:
-            logits = logits - self.vina_weight * torch.as_tensor(scores, dtype=logits.dtype)
-        return torch.sigmoid(logits).numpy()
+        return confidences(self.model, graph, poses, SamplingConfig.batch_nodes, torch.as_tensor(scores, dtype=poses.dtype)).numpy()
 
 
 def _stored(path: Path):

@@ -95,8 +95,8 @@ class TrainingConfig(Settings):
     confidence_vina_weight: float = 0.0
     """With `confidence_pool_loss`: the listwise term ranks the pool by logit - this x Vina's score
     (kcal/mol), so the model learns a correction to Vina's ranking; validation also reports that
-    ranking's top-1 (`val_ranking_top1_2A`). A training study for now: `predict` still ranks by the
-    confidence alone."""
+    ranking's top-1 (`val_ranking_top1_2A`). Stored with the model, so that its confidences are
+    computed the same way (`dock.confidences`) where every pose has Vina's score."""
     confidence_trunk_from_score: bool = False
     """Start the confidence model's trunk from the score model's weights (`ComplexTrunk.copy_from`;
     the same construction), a pretrained start for few training complexes, instead of at random."""

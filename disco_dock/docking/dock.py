@@ -121,9 +121,15 @@ def confidence_logits(model: DockingModel, graph: HeteroData, positions: Tensor,
     return torch.cat(values)
 
 
-def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int) -> Tensor:
-    """(K,) the probabilities of `confidence_logits`; NaN without a confidence model."""
-    return torch.sigmoid(confidence_logits(model, graph, positions, batch_nodes))
+def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int, vina_scores: Tensor | None = None) -> Tensor:
+    """(K,) the probabilities of `confidence_logits`; NaN without a confidence model. A model trained
+    to correct Vina's ranking (`TrainingConfig.confidence_vina_weight` w) gives sigmoid(logit - w x
+    Vina's score) where every pose has one (`vina_scores` (K,), kcal/mol), as it was trained."""
+    logits = confidence_logits(model, graph, positions, batch_nodes)
+    weight = model.config.training.confidence_vina_weight
+    if weight and vina_scores is not None and bool(torch.isfinite(vina_scores).all()):
+        logits = logits - weight * vina_scores.to(logits)
+    return torch.sigmoid(logits)
 
 
 def posed(mol: Chem.Mol, pos: Tensor) -> Chem.Mol:
@@ -231,9 +237,10 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
         pool = physics_stage(pool, start, receptor.path, pocket, physics)
         clock.lap("physics")
     positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=graph[LIGAND].pos.dtype, device=graph[LIGAND].pos.device)
+    vina_scores = torch.tensor([pose.vina_score for pose in pool], dtype=positions.dtype)
     pool = [
         dataclasses.replace(pose, confidence=float(value))
-        for pose, value in zip(pool, confidences(model, graph, positions, samples.batch_nodes))
+        for pose, value in zip(pool, confidences(model, graph, positions, samples.batch_nodes, vina_scores))
     ]
     protein_atoms = protein_tree(read_heavy_atoms(receptor.path)) if receptor.path is not None else None
     reach = protein_atoms if protein_atoms is not None else protein_tree(receptor.ca)
