@@ -114,12 +114,16 @@ def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: 
     return [dataclasses.replace(pose, confidence=probability) for pose, probability in zip(pool, probabilities, strict=True)]
 
 
-def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], corrects_vina: bool = False) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    the consensus when every pose has Vina's score and some have Vinardo's, else Vina's score when
-    the pool has one, else the confidence when there is one, else sample order."""
+    the confidence when it corrects Vina's ranking (`corrects_vina`: a confidence model trained
+    with `confidence_vina_weight`) and every pose has Vina's score; else the consensus when every
+    pose has Vina's score and some have Vinardo's, else Vina's score when the pool has one, else
+    the confidence when there is one, else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
+    if corrects_vina and pool and all(math.isfinite(pose.vina_score) for pose in pool):
+        return "confidence"
     if pool and all(math.isfinite(pose.vina_score) for pose in pool) and any(math.isfinite(pose.vinardo_score) for pose in pool):
         return "consensus"
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
@@ -128,14 +132,18 @@ def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[Dock
     return "vina" if scored else "sample"
 
 
-def rank_pool(pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: cKDTree | None, config: PhysicsConfig) -> tuple[DockedPose, ...]:
+def rank_pool(
+    pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: cKDTree | None, config: PhysicsConfig, corrects_vina: bool = False
+) -> tuple[DockedPose, ...]:
     """The final ranking of a complex's pool: the pose ranker's confidences (as every pose's
     confidence) when there is a ranker, the protein's heavy atoms (a k-d tree) and every pose's Vina
-    score, then `ranked` by `ranking_key`."""
+    score, then `ranked` by `ranking_key` (`corrects_vina`: the confidences are a Vina-correcting
+    confidence model's, and no ranker replaced them)."""
     use_ranker = ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
-    return ranked(pool, ranking_key(config, has_confidence or use_ranker, pool), config.invalid_last, config.consensus_weight)
+    key = ranking_key(config, has_confidence or use_ranker, pool, corrects_vina and not use_ranker)
+    return ranked(pool, key, config.invalid_last, config.consensus_weight)
 
 
 def _lowest_first(value: float) -> float:

@@ -245,7 +245,8 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
     protein_atoms = protein_tree(read_heavy_atoms(receptor.path)) if receptor.path is not None else None
     reach = protein_atoms if protein_atoms is not None else protein_tree(receptor.ca)
     pool = flag_placements(pool, reach, pocket.box if pocket else None, physics.contact_distance)
-    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics)
+    corrects_vina = model.confidence is not None and model.config.training.confidence_vina_weight > 0
+    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics, corrects_vina)
     if not any(math.isfinite(pose.confidence) for pose in poses):
         warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
                       f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip

@@ -9,12 +9,15 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from rdkit import Chem
+from torch_geometric.utils import scatter
 
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking import candidates
 from disco_dock.docking.candidates import consensus_score, ranked, ranking_key, validity_checked
 from disco_dock.docking.config import NO_SEARCH_BOX, POCKET, PhysicsConfig, SamplingConfig
+from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.dock import dock
 from disco_dock.docking.physics import PoseCheck
 from disco_dock.docking.pocket import pocket_from_options
@@ -67,6 +70,13 @@ def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
     assert ranking_key(PhysicsConfig(), True, unscored) == "confidence"
     assert ranking_key(PhysicsConfig(), False, unscored) == "sample"
     assert ranking_key(PhysicsConfig(rank_by="confidence"), True, scored) == "confidence"
+
+
+def test_auto_ranking_prefers_a_confidence_that_corrects_vina_where_every_pose_has_a_score():
+    consensus = [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-6.0)]
+    assert ranking_key(PhysicsConfig(), True, consensus, corrects_vina=True) == "confidence"
+    assert ranking_key(PhysicsConfig(), True, [*consensus, pose(2)], corrects_vina=True) == "vina"
+    assert ranking_key(PhysicsConfig(rank_by="consensus"), True, consensus, corrects_vina=True) == "consensus"
 
 
 def test_refinement_lowers_every_vina_score_and_keeps_the_molecule(pocket_model):
@@ -155,3 +165,24 @@ def test_poses_are_checked_in_rank_order_until_one_passes_and_the_top_pose_is_wh
     assert [p.sample for p in validity_checked(flagged, "protein.pdb", PhysicsConfig())] == [0, 1, 3] and calls == [1, 1]  # not the flagged pose
     calls.clear()
     assert validity_checked(pool, "protein.pdb", PhysicsConfig(invalid_last=False))[0].sample == 0 and calls == [1]  # nothing moves: the top pose only
+
+
+def test_predict_ranks_by_a_confidence_that_corrects_vina(model_files):
+    """A confidence model trained with `confidence_vina_weight` w: every pose's confidence is
+    sigmoid(logit - w x its Vina score), and auto ranking orders the pool by it."""
+    model = DockingModel.load(model_files[POCKET])
+    model.ranker, model.confidence = None, CentroidHeight()
+    model.config = model.config.replace(training={"confidence_pool_loss": 1.0, "confidence_vina_weight": 0.5})
+    result = docked(model, PhysicsConfig(vina_search=False, check_validity=False))
+    for pose in result.poses:
+        logit = pose.mol.GetConformer().GetPositions().mean(axis=0)[2] - 0.5 * pose.vina_score
+        assert pose.confidence == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-4)
+    unflagged = [pose.confidence for pose in result.poses if not pose.flag]
+    assert unflagged == sorted(unflagged, reverse=True)
+
+
+class CentroidHeight(torch.nn.Module):
+    """A stand-in confidence model: the logit is the ligand centroid's z coordinate."""
+
+    def forward(self, batch):
+        return scatter(batch[LIGAND].pos[:, 2], batch[LIGAND].batch, dim=0, reduce="mean")
