@@ -129,7 +129,7 @@ def predict(
     ),
     vinardo: bool = typer.Option(PHYSICS.vinardo, "--vinardo/--no-vinardo", help="Score the poses with Vinardo as well (the consensus ranking)."),
     vinardo_poses: int = typer.Option(PHYSICS.vinardo_poses, min=1, help="Vinardo scores this many poses, those with the best Vina scores."),
-    rank_by: str = typer.Option(PHYSICS.rank_by, help="auto, confidence, consensus (Vina + Vinardo), vina or sample."),
+    rank_by: str = typer.Option(PHYSICS.rank_by, help="auto, confidence, learned (a Vina-correcting confidence model's logit - w x Vina), consensus (Vina + Vinardo), vina or sample."),
     hydrogens: bool = typer.Option(False, "--hydrogens", help="Write poses with hydrogens (added in 3D); heavy atoms otherwise."),
 ) -> None:
     """Dock a ligand into a protein (or every complex of a CSV) with a trained model. Inputs are

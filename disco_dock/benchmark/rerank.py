@@ -35,10 +35,11 @@ from typing import Protocol
 import numpy as np
 import torch
 from rdkit import Chem
+from scipy.special import expit
 
 from disco_dock.benchmark.harness import read_poses, read_records
 from disco_dock.docking.bundle import DockingModel
-from disco_dock.docking.candidates import consensus_score
+from disco_dock.docking.candidates import consensus_score, learned_score
 from disco_dock.docking.config import POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.discover import ComplexSource
 from disco_dock.docking.data.errors import DataError
@@ -113,20 +114,27 @@ class ConfidenceRanking:
     """A model bundle's confidence model on each pose, as `predict` computes its confidences: in the
     complex's pocket from the benchmark's box (`redocking_box`, `Pocket.from_box`) for a pocket
     model, in the whole receptor for a blind one. A model trained to correct Vina's ranking
-    (`TrainingConfig.confidence_vina_weight`) needs the poses' Vina scores (`dock.confidences`)."""
+    (`DockingModel.confidence_vina_weight` > 0) ranks as `predict` does, by
+    `candidates.learned_score`, and so needs the poses' Vina scores."""
 
     def __init__(self, model: DockingModel):
         self.model = model.eval()
-        self.needs_scores = model.config.training.confidence_vina_weight > 0
+        self.vina_weight = model.confidence_vina_weight
+        self.needs_scores = self.vina_weight > 0
 
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
-        """(K,) `dock.confidences` of the poses (K, N, 3) with Vina's scores `scores` (K,)."""
+        """(K,) `dock.confidences` of the poses (K, N, 3), or for a Vina-correcting model the
+        sigmoid of their `learned_score` with Vina's scores `scores` (K,)."""
         crystal = read_ligand(source.ligand, source.ligand_fallback)
         box, _ = redocking_box(source, crystal, BOX_PADDING)
         pocket = Pocket.from_box(box, self.model.config.pocket.radius) if self.model.config.mode == POCKET else None
         graph = docking_graph(source.name, read_protein(source.protein), crystal, pocket, seed=0)
         poses = torch.as_tensor(positions, dtype=graph[LIGAND].pos.dtype)
-        return confidences(self.model, graph, poses, SamplingConfig.batch_nodes, torch.as_tensor(scores, dtype=poses.dtype)).numpy()
+        probabilities = confidences(self.model, graph, poses, SamplingConfig.batch_nodes).numpy()
+        if not self.vina_weight:
+            return probabilities
+        learned = np.array([learned_score(p, score, self.vina_weight) for p, score in zip(probabilities, scores, strict=True)])
+        return expit(learned)
 
 
 def _stored(path: Path):
@@ -316,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
     parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
     parser.add_argument(
-        "--confidence", action="append", default=[], metavar="NAME=FILE", help="a model bundle whose confidence model ranks the poses (repeatable)",
+        "--confidence", action="append", default=[], metavar="NAME=FILE", help="a model bundle whose confidence model ranks the poses as predict does (one trained with confidence_vina_weight needs the pools' Vina scores; repeatable)",
     )  # fmt: skip
     parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: a few CPU s each)")
     parser.add_argument(

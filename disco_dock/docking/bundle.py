@@ -87,6 +87,12 @@ class DockingModel(nn.Module):
             confidence=build_confidence(config),
         )
 
+    @property
+    def confidence_vina_weight(self) -> float:
+        """The w of a confidence model trained to correct Vina's ranking (it ranks a pool by logit -
+        w x Vina's score, `candidates.learned_score`); 0 for any other model or none."""
+        return self.config.training.confidence_vina_weight if self.confidence is not None else 0.0
+
     def networks(self) -> dict[str, nn.Module]:
         """The networks present, by name ("score", "encoder", "prior", "confidence")."""
         return {name: getattr(self, name) for name in NETWORKS if getattr(self, name) is not None}

@@ -114,16 +114,25 @@ def ranker_confidences(ranker: PoseRanker, pool: Sequence[DockedPose], protein: 
     return [dataclasses.replace(pose, confidence=probability) for pose, probability in zip(pool, probabilities, strict=True)]
 
 
-def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], corrects_vina: bool = False) -> str:
+def learned_score(confidence: float, vina_score: float, vina_weight: float) -> float:
+    """The ranking value (higher first) of a pose by a confidence model trained to correct Vina's
+    ranking (`TrainingConfig.confidence_vina_weight` = `vina_weight`): its logit minus
+    `vina_weight` x its Vina score; NaN where either is missing."""
+    logit = math.log(confidence) - math.log1p(-confidence) if 0 < confidence < 1 else math.copysign(math.inf, confidence - 0.5)
+    return logit - vina_weight * vina_score
+
+
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], vina_weight: float = 0.0) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    the confidence when it corrects Vina's ranking (`corrects_vina`: a confidence model trained
-    with `confidence_vina_weight`) and every pose has Vina's score; else the consensus when every
-    pose has Vina's score and some have Vinardo's, else Vina's score when the pool has one, else
-    the confidence when there is one, else sample order."""
+    with a confidence model that corrects Vina's ranking (`vina_weight` > 0), its `learned_score`
+    when every pose has a confidence and Vina's score; else the consensus when every pose has
+    Vina's score and some have Vinardo's, else Vina's score when the pool has one, else the
+    confidence when there is one, else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
-    if corrects_vina and pool and all(math.isfinite(pose.vina_score) for pose in pool):
-        return "confidence"
+    scored_by_both = pool and all(math.isfinite(pose.vina_score) and math.isfinite(pose.confidence) for pose in pool)
+    if vina_weight > 0 and scored_by_both:
+        return "learned"
     if pool and all(math.isfinite(pose.vina_score) for pose in pool) and any(math.isfinite(pose.vinardo_score) for pose in pool):
         return "consensus"
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
@@ -133,17 +142,23 @@ def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[Dock
 
 
 def rank_pool(
-    pool: Sequence[DockedPose], ranker: PoseRanker | None, has_confidence: bool, protein: cKDTree | None, config: PhysicsConfig, corrects_vina: bool = False
+    pool: Sequence[DockedPose],
+    ranker: PoseRanker | None,
+    has_confidence: bool,
+    protein: cKDTree | None,
+    config: PhysicsConfig,
+    vina_weight: float = 0.0,
 ) -> tuple[DockedPose, ...]:
-    """The final ranking of a complex's pool: the pose ranker's confidences (as every pose's
-    confidence) when there is a ranker, the protein's heavy atoms (a k-d tree) and every pose's Vina
-    score, then `ranked` by `ranking_key` (`corrects_vina`: the confidences are a Vina-correcting
-    confidence model's, and no ranker replaced them)."""
-    use_ranker = ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
+    """The final ranking of a complex's pool, `ranked` by `ranking_key`. A pose ranker's
+    confidences replace every pose's confidence when there is a ranker, the protein's heavy atoms
+    (a k-d tree) and every pose's Vina score, unless the confidences are those of a confidence
+    model trained to correct Vina's ranking (`vina_weight` > 0, `DockingModel.confidence_vina_weight`),
+    which rank the pool themselves."""
+    use_ranker = not vina_weight and ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
-    key = ranking_key(config, has_confidence or use_ranker, pool, corrects_vina and not use_ranker)
-    return ranked(pool, key, config.invalid_last, config.consensus_weight)
+    key = ranking_key(config, has_confidence or use_ranker, pool, vina_weight)
+    return ranked(pool, key, config.invalid_last, config.consensus_weight, vina_weight)
 
 
 def _lowest_first(value: float) -> float:
@@ -156,9 +171,16 @@ def consensus_score(vina_score: float, vinardo_score: float, weight: float) -> f
     return vina_score + weight * vinardo_score
 
 
-def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool, consensus_weight: float = PhysicsConfig.consensus_weight) -> tuple[DockedPose, ...]:
-    """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "consensus"
-    (`consensus_score`, lowest first), "vina" (lowest score first) or "sample" (the pool's order);
+def ranked(
+    pool: Sequence[DockedPose],
+    by: str,
+    invalid_last: bool,
+    consensus_weight: float = PhysicsConfig.consensus_weight,
+    vina_weight: float = 0.0,
+) -> tuple[DockedPose, ...]:
+    """The pool best first, with ranks 1, 2, ...: by "confidence" (highest first), "learned"
+    (`learned_score` with `vina_weight`, highest first), "consensus" (`consensus_score`, lowest
+    first), "vina" (lowest score first) or "sample" (the pool's order);
     flagged poses (`placement`) after all others, and within each group poses failing a validity
     check last when `invalid_last`; a pose without the value ranks after those with one; ties
     keep the pool's order, but for the consensus, where they go by Vina's score (poses Vinardo
@@ -167,6 +189,7 @@ def ranked(pool: Sequence[DockedPose], by: str, invalid_last: bool, consensus_we
     def score(pose: DockedPose) -> tuple[float, float]:
         value = {
             "confidence": -pose.confidence, "vina": pose.vina_score, "sample": 0.0,
+            "learned": -learned_score(pose.confidence, pose.vina_score, vina_weight),
             "consensus": consensus_score(pose.vina_score, pose.vinardo_score, consensus_weight),
         }[by]  # fmt: skip
         return _lowest_first(value), _lowest_first(pose.vina_score) if by == "consensus" else 0.0

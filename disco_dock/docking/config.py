@@ -166,7 +166,7 @@ class RankerConfig(Settings):
 
 
 NO_SEARCH_BOX = "Vina's search needs a pocket: give --box, --pocket-center or --reference-ligand"
-RANK_BY = ("auto", "confidence", "consensus", "vina", "sample")
+RANK_BY = ("auto", "confidence", "learned", "consensus", "vina", "sample")
 """How the final candidates are ordered (see `PhysicsConfig.rank_by`)."""
 
 
@@ -246,15 +246,16 @@ class PhysicsConfig(Settings):
     it ranked worse than Vina's score in two runs (63.5 against 67.1 %, 62.4 against 65.9 %)."""
     rank_by: str = "auto"
     """"confidence" (the pose ranker's when the model has one and Vina scored the poses, else the
-    confidence model's), "consensus" (Vina + `consensus_weight` x Vinardo, lowest first; poses
-    Vinardo did not score after, by Vina's score), "vina" (score, lowest first), "sample"
-    (diffusion samples, then Vina's poses, in their order); "auto": the confidence when the
-    confidence model was trained to correct Vina's ranking (`TrainingConfig.confidence_vina_weight`)
-    and every pose has Vina's score, else the consensus when every pose has Vina's score and some
-    Vinardo's, else Vina's score when the poses have one, else the confidence. Auto prefers the scores to the shipped pose ranker as measured: on
-    Astex's 85 pools of refined samples and Vina's search poses, in one run, Vina's score put
-    65.9 % of top-1 poses under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline` as
-    of commit feeda2f)."""
+    confidence model's), "learned" (a confidence model trained to correct Vina's ranking,
+    `TrainingConfig.confidence_vina_weight` w: its logit minus w x Vina's score,
+    `candidates.learned_score`), "consensus" (Vina + `consensus_weight` x Vinardo, lowest first;
+    poses Vinardo did not score after, by Vina's score), "vina" (score, lowest first), "sample"
+    (diffusion samples, then Vina's poses, in their order); "auto": "learned" for such a model
+    when every pose has Vina's score, else the consensus when every pose has Vina's score and
+    some Vinardo's, else Vina's score when the poses have one, else the confidence. Auto prefers
+    the scores to the shipped pose ranker as measured: on Astex's 85 pools of refined samples and
+    Vina's search poses, in one run, Vina's score put 65.9 % of top-1 poses under 2 A and the
+    ranker 61.2 % (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
 
     def __post_init__(self):
         if self.rank_by not in RANK_BY:

@@ -121,15 +121,10 @@ def confidence_logits(model: DockingModel, graph: HeteroData, positions: Tensor,
     return torch.cat(values)
 
 
-def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int, vina_scores: Tensor | None = None) -> Tensor:
-    """(K,) the probabilities of `confidence_logits`; NaN without a confidence model. A model trained
-    to correct Vina's ranking (`TrainingConfig.confidence_vina_weight` w) gives sigmoid(logit - w x
-    Vina's score) where every pose has one (`vina_scores` (K,), kcal/mol), as it was trained."""
-    logits = confidence_logits(model, graph, positions, batch_nodes)
-    weight = model.config.training.confidence_vina_weight
-    if weight and vina_scores is not None and bool(torch.isfinite(vina_scores).all()):
-        logits = logits - weight * vina_scores.to(logits)
-    return torch.sigmoid(logits)
+def confidences(model: DockingModel, graph: HeteroData, positions: Tensor, batch_nodes: int) -> Tensor:
+    """(K,) the probabilities of `confidence_logits`, in float64 (so that `candidates.learned_score`
+    can take the logits back); NaN without a confidence model."""
+    return torch.sigmoid(confidence_logits(model, graph, positions, batch_nodes).double())
 
 
 def posed(mol: Chem.Mol, pos: Tensor) -> Chem.Mol:
@@ -213,8 +208,9 @@ def sample(
 
 def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = PhysicsConfig(), progress: Progress | None = None) -> DockingResult:
     """`samples` through the physics stage (as `physics` asks), confidences, placement flags, the
-    ranking and PoseBusters' checks of the ranked poses (`candidates.validity_checked`): `dock`'s result. `model` is the one that sampled them (its confidence model and
-    pose ranker are used). ValueError for a search without a pocket or a physics stage on a
+    ranking (`candidates.rank_pool`, with the model's `confidence_vina_weight`) and PoseBusters'
+    checks of the ranked poses (`candidates.validity_checked`): `dock`'s result. `model` is the
+    one that sampled them (its confidence model and pose ranker are used). ValueError for a search without a pocket or a physics stage on a
     receptor given in memory."""
     report = progress or (lambda line: None)
     clock = Stopwatch()
@@ -237,16 +233,14 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
         pool = physics_stage(pool, start, receptor.path, pocket, physics)
         clock.lap("physics")
     positions = torch.tensor(np.stack([pose.positions for pose in pool]), dtype=graph[LIGAND].pos.dtype, device=graph[LIGAND].pos.device)
-    vina_scores = torch.tensor([pose.vina_score for pose in pool], dtype=positions.dtype)
     pool = [
         dataclasses.replace(pose, confidence=float(value))
-        for pose, value in zip(pool, confidences(model, graph, positions, samples.batch_nodes, vina_scores))
+        for pose, value in zip(pool, confidences(model, graph, positions, samples.batch_nodes))
     ]
     protein_atoms = protein_tree(read_heavy_atoms(receptor.path)) if receptor.path is not None else None
     reach = protein_atoms if protein_atoms is not None else protein_tree(receptor.ca)
     pool = flag_placements(pool, reach, pocket.box if pocket else None, physics.contact_distance)
-    corrects_vina = model.confidence is not None and model.config.training.confidence_vina_weight > 0
-    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics, corrects_vina)
+    poses = rank_pool(pool, model.ranker, model.confidence is not None, protein_atoms, physics, model.confidence_vina_weight)
     if not any(math.isfinite(pose.confidence) for pose in poses):
         warnings.warn("the model has no confidence model: every confidence is nan, the poses are ranked by "
                       f"{ranking_key(physics, False, poses)}", stacklevel=2)  # fmt: skip

@@ -13,9 +13,9 @@ import torch
 from rdkit import Chem
 from torch_geometric.utils import scatter
 
-from disco_dock.docking.bundle import DockingModel
+from disco_dock.docking.bundle import DockingModel, build_ranker
 from disco_dock.docking import candidates
-from disco_dock.docking.candidates import consensus_score, ranked, ranking_key, validity_checked
+from disco_dock.docking.candidates import consensus_score, learned_score, ranked, ranking_key, validity_checked
 from disco_dock.docking.config import NO_SEARCH_BOX, POCKET, PhysicsConfig, SamplingConfig
 from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.dock import dock
@@ -73,10 +73,20 @@ def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
 
 
 def test_auto_ranking_prefers_a_confidence_that_corrects_vina_where_every_pose_has_a_score():
-    consensus = [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-6.0)]
-    assert ranking_key(PhysicsConfig(), True, consensus, corrects_vina=True) == "confidence"
-    assert ranking_key(PhysicsConfig(), True, [*consensus, pose(2)], corrects_vina=True) == "vina"
-    assert ranking_key(PhysicsConfig(rank_by="consensus"), True, consensus, corrects_vina=True) == "consensus"
+    both = [pose(0, 0.5, vina=-5.0, vinardo=-4.0), pose(1, 0.2, vina=-6.0)]
+    assert ranking_key(PhysicsConfig(), True, both, vina_weight=0.5) == "learned"
+    assert ranking_key(PhysicsConfig(), True, both) == "consensus"
+    assert ranking_key(PhysicsConfig(), True, [*both, pose(2, 0.1)], vina_weight=0.5) == "vina"
+    assert ranking_key(PhysicsConfig(rank_by="consensus"), True, both, vina_weight=0.5) == "consensus"
+
+
+def test_the_learned_ranking_is_the_logit_minus_the_weighted_vina_score():
+    assert learned_score(0.5, -6.0, 0.5) == pytest.approx(3.0)
+    assert learned_score(1 / (1 + math.exp(-2.0)), -4.0, 1.0) == pytest.approx(6.0)
+    assert math.isnan(learned_score(0.5, math.nan, 1.0)) and learned_score(1.0, -5.0, 1.0) == math.inf
+    pool = [pose(0, 0.5, vina=-6.0), pose(1, 0.9, vina=-3.0), pose(2, 0.5, vina=-7.0)]  # logits 0, 2.2, 0
+    assert [p.sample for p in ranked(pool, "learned", invalid_last=True, vina_weight=1.0)] == [2, 0, 1]
+    assert [p.sample for p in ranked(pool, "learned", invalid_last=True, vina_weight=0.1)] == [1, 2, 0]
 
 
 def test_refinement_lowers_every_vina_score_and_keeps_the_molecule(pocket_model):
@@ -167,18 +177,20 @@ def test_poses_are_checked_in_rank_order_until_one_passes_and_the_top_pose_is_wh
     assert validity_checked(pool, "protein.pdb", PhysicsConfig(invalid_last=False))[0].sample == 0 and calls == [1]  # nothing moves: the top pose only
 
 
-def test_predict_ranks_by_a_confidence_that_corrects_vina(model_files):
-    """A confidence model trained with `confidence_vina_weight` w: every pose's confidence is
-    sigmoid(logit - w x its Vina score), and auto ranking orders the pool by it."""
+def test_dock_ranks_by_a_confidence_that_corrects_vina_even_with_a_pose_ranker(model_files):
+    """A confidence model trained with `confidence_vina_weight` w: every pose's confidence is its
+    probability, sigmoid(logit), and auto ranking orders the pool by logit - w x Vina's score,
+    here not the order of Vina's score; the bundle's pose ranker does not replace it."""
     model = DockingModel.load(model_files[POCKET])
-    model.ranker, model.confidence = None, CentroidHeight()
+    model.ranker, model.confidence = build_ranker(model.config), CentroidHeight()
     model.config = model.config.replace(training={"confidence_pool_loss": 1.0, "confidence_vina_weight": 0.5})
-    result = docked(model, PhysicsConfig(vina_search=False, check_validity=False))
+    result = docked(model, PhysicsConfig(vina_exhaustiveness=1, vina_poses=4, check_validity=False))
     for pose in result.poses:
-        logit = pose.mol.GetConformer().GetPositions().mean(axis=0)[2] - 0.5 * pose.vina_score
-        assert pose.confidence == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-4)
-    unflagged = [pose.confidence for pose in result.poses if not pose.flag]
-    assert unflagged == sorted(unflagged, reverse=True)
+        assert pose.confidence == pytest.approx(1 / (1 + math.exp(-pose.mol.GetConformer().GetPositions().mean(axis=0)[2])), rel=1e-6)
+    unflagged = [pose for pose in result.poses if not pose.flag]
+    learned = [learned_score(pose.confidence, pose.vina_score, 0.5) for pose in unflagged]
+    assert learned == sorted(learned, reverse=True) and len(unflagged) > 1
+    assert [pose.vina_score for pose in unflagged] != sorted(pose.vina_score for pose in unflagged)
 
 
 class CentroidHeight(torch.nn.Module):

@@ -10,18 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from rdkit import Chem
 
 from disco_dock.docking import bundle
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import BLIND, POCKET, PhysicsConfig, SamplingConfig
-from disco_dock.docking.data import ComplexDataset
 from disco_dock.docking.data.conformers import generate_conformers
-from disco_dock.docking.data.graph import LIGAND
 from disco_dock.docking.data.ligand import load_ligand
 from disco_dock.docking.data.protein import read_protein
-from disco_dock.docking.dock import confidences, dock
+from disco_dock.docking.dock import dock
 from disco_dock.docking.pocket import NO_POCKET, Box, Pocket, docking_mode, read_box
 from disco_dock.docking.results import DockingResult
 from disco_dock.docking.writer import write_result
@@ -239,22 +236,3 @@ def test_missing_default_model_says_how_to_train_one(tmp_path, monkeypatch):
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
     assert "disco-dock-blind.pt" in line and "disco-dock train" in line and "--checkpoint" in line
-
-
-def test_a_confidence_model_trained_to_correct_vina_ranks_by_its_logit_minus_the_weighted_score(model_files, posebusters_cache):
-    """`confidences` of a model with `confidence_vina_weight` w: sigmoid(logit - w x Vina's score)
-    where every pose has a score, the plain sigmoid otherwise."""
-    class GivenLogits(torch.nn.Module):
-        def forward(self, batch):
-            return torch.tensor([1.0, -1.0], dtype=batch[LIGAND].pos.dtype)
-
-    graph = ComplexDataset(posebusters_cache, names=["1ia1"])[0]
-    positions = torch.stack([graph[LIGAND].pos, graph[LIGAND].pos + 3.0])
-    model = DockingModel.load(model_files["pocket"])
-    model.confidence = GivenLogits()
-    scores = torch.tensor([-5.0, -9.0])
-    plain = torch.sigmoid(torch.tensor([1.0, -1.0]))
-    assert torch.allclose(confidences(model, graph, positions, 10**6, scores).float(), plain)
-    model.config = model.config.replace(training={"confidence_pool_loss": 1.0, "confidence_vina_weight": 0.5})
-    assert torch.allclose(confidences(model, graph, positions, 10**6, scores).float(), torch.sigmoid(torch.tensor([3.5, 3.5])))
-    assert torch.allclose(confidences(model, graph, positions, 10**6, torch.tensor([-5.0, float("nan")])).float(), plain)

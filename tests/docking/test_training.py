@@ -232,7 +232,7 @@ def test_the_pool_loss_trains_a_pool_per_step_and_reports_the_vina_corrected_ran
     assert {"bce", "listwise", "val_ranking_top1_2A"} <= last.keys() and last["listwise"] > 0
     assert last["step"] == len(TRAIN)  # one step per training pool
     stored = DockingModel.load(run_dir / MODEL_FILE).config.training  # how the bundle's confidence model ranks
-    assert (stored.confidence_pool_loss, stored.confidence_vina_weight) == (1.0, 0.5)
+    assert (stored.confidence_pool_loss, stored.confidence_vina_weight, stored.confidence_trunk_from_score) == (1.0, 0.5, True)
     with pytest.raises(TrainingError, match="give --decoys"):
         train("confidence", run_paths(splits, tmp_path / "other", init_from=score_run), config)
 

@@ -23,8 +23,10 @@ What `disco-dock train STAGE` runs:
   score model and prior latents, cached one file per complex under `RUN_DIR/confidence_poses/`
   (a crashed run keeps them), labelled RMSD < 2 A, and a `ConfidenceModel` learns the label
   with binary cross-entropy; or, with `--decoys`, the candidate pools of `disco-dock decoys`,
-  optionally a whole pool per step with a listwise term (`confidence_pool_loss`). Adds the
-  confidence model to `model.pt`.
+  optionally a whole pool per step with a listwise term (`confidence_pool_loss`) that can rank
+  by the logit minus a weight times Vina's score (`confidence_vina_weight`), and from the score
+  model's trunk (`confidence_trunk_from_score`). Adds the confidence model to `model.pt`, with
+  the `confidence_*` settings (how it ranks).
 
 Pocket mode crops every complex around its crystal ligand's centroid plus N(0, jitter^2) noise
 per axis (`PocketConfig`), the pocket centre of inference. Every stage trains with the loop of

@@ -144,6 +144,12 @@ def train_prior(config: DockingConfig, paths: RunPaths, procs: Processes) -> Non
         model.cpu().save(paths.model_file)
 
 
+CONFIDENCE_FIELDS = tuple(field.name for field in dataclasses.fields(TrainingConfig) if field.name.startswith("confidence_"))
+"""Stage 3's settings that the bundle stores over its starting model's training settings (the
+others, e.g. `lr` and `batch_size`, stay those of the earlier stages): how the confidence model
+was trained and, by `confidence_vina_weight`, how it ranks."""
+
+
 def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -> None:
     """Stage 3: the confidence model learns the success labels of poses of the training complexes
     (docked by the run's model, or, with `paths.decoys`, the decoys' candidate pools), validated
@@ -191,11 +197,6 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
         model.confidence = trained.confidence
         model.config = model.config.replace(training={field: getattr(training, field) for field in CONFIDENCE_FIELDS})
         model.cpu().save(paths.model_file)
-
-
-CONFIDENCE_FIELDS = tuple(field.name for field in dataclasses.fields(TrainingConfig) if field.name.startswith("confidence_"))
-"""The training settings of the confidence model, stored with it in the bundle (how it ranks
-depends on `confidence_vina_weight`)."""
 
 
 def _pose_names(folder: Path, dataset: ComplexDataset, count: int) -> list[str]:
