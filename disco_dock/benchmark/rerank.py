@@ -113,25 +113,26 @@ class FeatureRanking:
 class ConfidenceRanking:
     """A model bundle's confidence model on each pose, as `predict` computes its confidences: in the
     complex's pocket from the benchmark's box (`redocking_box`, `Pocket.from_box`) for a pocket
-    model, in the whole receptor for a blind one. A model trained to correct Vina's ranking
-    (`DockingModel.confidence_vina_weight` > 0) ranks as `predict` does, by
-    `candidates.learned_score`, and so needs the poses' Vina scores."""
+    model, in the whole receptor for a blind one. It ranks as `predict` does: a model trained to
+    correct Vina's ranking (`DockingModel.confidence_vina_weight` > 0) by
+    `candidates.learned_score` where every pose has Vina's score, by its confidence elsewhere."""
+
+    needs_scores = False
 
     def __init__(self, model: DockingModel):
         self.model = model.eval()
         self.vina_weight = model.confidence_vina_weight
-        self.needs_scores = self.vina_weight > 0
 
     def pool_probabilities(self, positions: np.ndarray, scores: np.ndarray, source: ComplexSource) -> np.ndarray:
-        """(K,) `dock.confidences` of the poses (K, N, 3), or for a Vina-correcting model the
-        sigmoid of their `learned_score` with Vina's scores `scores` (K,)."""
+        """(K,) `dock.confidences` of the poses (K, N, 3), or for a Vina-correcting model and Vina's
+        scores `scores` (K,) all there, the sigmoid of their `learned_score`."""
         crystal = read_ligand(source.ligand, source.ligand_fallback)
         box, _ = redocking_box(source, crystal, BOX_PADDING)
         pocket = Pocket.from_box(box, self.model.config.pocket.radius) if self.model.config.mode == POCKET else None
         graph = docking_graph(source.name, read_protein(source.protein), crystal, pocket, seed=0)
         poses = torch.as_tensor(positions, dtype=graph[LIGAND].pos.dtype)
         probabilities = confidences(self.model, graph, poses, SamplingConfig.batch_nodes).numpy()
-        if not self.vina_weight:
+        if not self.vina_weight or len(scores) != len(probabilities) or not np.isfinite(scores).all():
             return probabilities
         learned = np.array([learned_score(p, score, self.vina_weight) for p, score in zip(probabilities, scores, strict=True)])
         return expit(learned)
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="the run's dataset folder (for the proteins)")
     parser.add_argument("--ranker", action="append", default=[], metavar="NAME=FILE", help="a ranker.pt or model bundle with a ranker (repeatable)")
     parser.add_argument(
-        "--confidence", action="append", default=[], metavar="NAME=FILE", help="a model bundle whose confidence model ranks the poses as predict does (one trained with confidence_vina_weight needs the pools' Vina scores; repeatable)",
+        "--confidence", action="append", default=[], metavar="NAME=FILE", help="a model bundle whose confidence model ranks the poses as predict does (repeatable)",
     )  # fmt: skip
     parser.add_argument("--consensus", action="store_true", help="also rank by the Vina + Vinardo consensus (Vinardo runs on pools recorded without its scores: a few CPU s each)")
     parser.add_argument(

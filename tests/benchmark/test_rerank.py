@@ -163,7 +163,7 @@ def test_a_confidence_model_ranks_each_pose_in_the_pocket(run, model_files, tmp_
 
 def test_a_confidence_model_trained_to_correct_vina_ranks_by_its_logit_minus_the_weighted_score(run, model_files):
     """Logits 0 (crystal, Vina -5) and -3 (decoy, Vina -9): logit - w x score picks the crystal
-    pose at w = 0.5 and the decoy at w = 1; such a model needs Vina's scores."""
+    pose at w = 0.5 and the decoy at w = 1; without Vina's scores, the logit alone picks."""
     source = next(source for source in discover_complexes(run.data_dir) if source.name == "1ia1")
     model = DockingModel.load(model_files["pocket"])
     model.confidence = NearThePoint(read_ligand(source.ligand).positions.mean(axis=0))
@@ -172,7 +172,8 @@ def test_a_confidence_model_trained_to_correct_vina_ranks_by_its_logit_minus_the
         model.config = model.config.replace(training={"confidence_pool_loss": 1.0, "confidence_vina_weight": weight})
         picks = pool_picks(record, poses, source, {"corrected": ConfidenceRanking(model)})
         assert picks.picked_rmsd["corrected"] == pytest.approx(expected, abs=1e-3)
-    assert "corrected" not in pool_picks(record | {"vina_scores": []}, poses, source, {"corrected": ConfidenceRanking(model)}).picked_rmsd
+    unscored = pool_picks(record | {"vina_scores": []}, poses, source, {"corrected": ConfidenceRanking(model)})  # by the confidence alone
+    assert unscored.picked_rmsd["corrected"] == pytest.approx(0.0, abs=1e-3)
 
 
 @pytest.mark.parametrize(
