@@ -122,17 +122,12 @@ def learned_score(confidence: float, vina_score: float, vina_weight: float) -> f
     return logit - vina_weight * vina_score
 
 
-def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], vina_weight: float = 0.0) -> str:
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    with a confidence model that corrects Vina's ranking (`vina_weight` > 0), its `learned_score`
-    when every pose has a confidence and Vina's score; else the consensus when every pose has
-    Vina's score and some have Vinardo's, else Vina's score when the pool has one, else the
-    confidence when there is one, else sample order."""
+    the consensus when every pose has Vina's score and some have Vinardo's, else Vina's score when
+    the pool has one, else the confidence when there is one, else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
-    scored_by_both = pool and all(math.isfinite(pose.vina_score) and math.isfinite(pose.confidence) for pose in pool)
-    if vina_weight > 0 and scored_by_both:
-        return "learned"
     if pool and all(math.isfinite(pose.vina_score) for pose in pool) and any(math.isfinite(pose.vinardo_score) for pose in pool):
         return "consensus"
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
@@ -153,11 +148,11 @@ def rank_pool(
     confidences replace every pose's confidence when there is a ranker, the protein's heavy atoms
     (a k-d tree) and every pose's Vina score, unless the confidences are those of a confidence
     model trained to correct Vina's ranking (`vina_weight` > 0, `DockingModel.confidence_vina_weight`),
-    which rank the pool themselves."""
+    which rank the pool themselves ("learned")."""
     use_ranker = not vina_weight and ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
-    key = ranking_key(config, has_confidence or use_ranker, pool, vina_weight)
+    key = ranking_key(config, has_confidence or use_ranker, pool)
     return ranked(pool, key, config.invalid_last, config.consensus_weight, vina_weight)
 
 

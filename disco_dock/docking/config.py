@@ -248,12 +248,13 @@ class PhysicsConfig(Settings):
     """"confidence" (the pose ranker's when the model has one and Vina scored the poses, else the
     confidence model's), "learned" (a confidence model trained to correct Vina's ranking,
     `TrainingConfig.confidence_vina_weight` w: its logit minus w x Vina's score,
-    `candidates.learned_score`), "consensus" (Vina + `consensus_weight` x Vinardo, lowest first;
-    poses Vinardo did not score after, by Vina's score), "vina" (score, lowest first), "sample"
-    (diffusion samples, then Vina's poses, in their order); "auto": "learned" for such a model
-    when every pose has Vina's score, else the consensus when every pose has Vina's score and
-    some Vinardo's, else Vina's score when the poses have one, else the confidence. Auto prefers
-    the scores to the shipped pose ranker as measured: on Astex's 85 pools of refined samples and
+    `candidates.learned_score`; opt-in: on validation pools it ranked above the consensus, on
+    Astex's below, `benchmarks/results/ranker/README.md`), "consensus" (Vina + `consensus_weight`
+    x Vinardo, lowest first; poses Vinardo did not score after, by Vina's score), "vina" (score,
+    lowest first), "sample" (diffusion samples, then Vina's poses, in their order); "auto": the
+    consensus when every pose has Vina's score and some Vinardo's, else Vina's score when the
+    poses have one, else the confidence. Auto prefers the scores to the shipped pose ranker as
+    measured: on Astex's 85 pools of refined samples and
     Vina's search poses, in one run, Vina's score put 65.9 % of top-1 poses under 2 A and the
     ranker 61.2 % (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
 

@@ -72,14 +72,6 @@ def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
     assert ranking_key(PhysicsConfig(rank_by="confidence"), True, scored) == "confidence"
 
 
-def test_auto_ranking_prefers_a_confidence_that_corrects_vina_where_every_pose_has_a_score():
-    both = [pose(0, 0.5, vina=-5.0, vinardo=-4.0), pose(1, 0.2, vina=-6.0)]
-    assert ranking_key(PhysicsConfig(), True, both, vina_weight=0.5) == "learned"
-    assert ranking_key(PhysicsConfig(), True, both) == "consensus"
-    assert ranking_key(PhysicsConfig(), True, [*both, pose(2, 0.1)], vina_weight=0.5) == "vina"
-    assert ranking_key(PhysicsConfig(rank_by="consensus"), True, both, vina_weight=0.5) == "consensus"
-
-
 def test_the_learned_ranking_is_the_logit_minus_the_weighted_vina_score():
     assert learned_score(0.5, -6.0, 0.5) == pytest.approx(3.0)
     assert learned_score(1 / (1 + math.exp(-2.0)), -4.0, 1.0) == pytest.approx(6.0)
@@ -179,12 +171,12 @@ def test_poses_are_checked_in_rank_order_until_one_passes_and_the_top_pose_is_wh
 
 def test_dock_ranks_by_a_confidence_that_corrects_vina_even_with_a_pose_ranker(model_files):
     """A confidence model trained with `confidence_vina_weight` w: every pose's confidence is its
-    probability, sigmoid(logit), and auto ranking orders the pool by logit - w x Vina's score,
-    here not the order of Vina's score; the bundle's pose ranker does not replace it."""
+    probability, sigmoid(logit), and `rank_by="learned"` orders the pool by logit - w x Vina's
+    score, here not the order of Vina's score; the bundle's pose ranker does not replace it."""
     model = DockingModel.load(model_files[POCKET])
     model.ranker, model.confidence = build_ranker(model.config), CentroidHeight()
     model.config = model.config.replace(training={"confidence_pool_loss": 1.0, "confidence_vina_weight": 0.5})
-    result = docked(model, PhysicsConfig(vina_exhaustiveness=1, vina_poses=4, check_validity=False))
+    result = docked(model, PhysicsConfig(vina_exhaustiveness=1, vina_poses=4, check_validity=False, rank_by="learned"))
     for pose in result.poses:
         assert pose.confidence == pytest.approx(1 / (1 + math.exp(-pose.mol.GetConformer().GetPositions().mean(axis=0)[2])), rel=1e-6)
     unflagged = [pose for pose in result.poses if not pose.flag]
