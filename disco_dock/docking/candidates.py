@@ -118,6 +118,8 @@ def learned_score(confidence: float, vina_score: float, vina_weight: float) -> f
     """The ranking value (higher first) of a pose by a confidence model trained to correct Vina's
     ranking (`TrainingConfig.confidence_vina_weight` = `vina_weight`): its logit minus
     `vina_weight` x its Vina score; NaN where either is missing."""
+    if math.isnan(confidence):
+        return math.nan
     logit = math.log(confidence) - math.log1p(-confidence) if 0 < confidence < 1 else math.copysign(math.inf, confidence - 0.5)
     return logit - vina_weight * vina_score
 

@@ -95,8 +95,8 @@ class TrainingConfig(Settings):
     confidence_vina_weight: float = 0.0
     """With `confidence_pool_loss`: the listwise term ranks the pool by logit - this x Vina's score
     (kcal/mol), so the model learns a correction to Vina's ranking; validation also reports that
-    ranking's top-1 (`val_ranking_top1_2A`). Stored with the model, so that its confidences are
-    computed the same way (`dock.confidences`) where every pose has Vina's score."""
+    ranking's top-1 (`val_ranking_top1_2A`). Stored with the model, so that `--rank-by learned`
+    ranks its pools the same way (`candidates.learned_score`); its confidences stay sigmoid(logit)."""
     confidence_trunk_from_score: bool = False
     """Start the confidence model's trunk from the score model's weights (`ComplexTrunk.copy_from`;
     the same construction), a pretrained start for few training complexes, instead of at random."""
@@ -254,9 +254,9 @@ class PhysicsConfig(Settings):
     lowest first), "sample" (diffusion samples, then Vina's poses, in their order); "auto": the
     consensus when every pose has Vina's score and some Vinardo's, else Vina's score when the
     poses have one, else the confidence. Auto prefers the scores to the shipped pose ranker as
-    measured: on Astex's 85 pools of refined samples and
-    Vina's search poses, in one run, Vina's score put 65.9 % of top-1 poses under 2 A and the
-    ranker 61.2 % (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
+    measured: on Astex's 85 pools of refined samples and Vina's search poses, in one run, Vina's
+    score put 65.9 % of top-1 poses under 2 A and the ranker 61.2 %
+    (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
 
     def __post_init__(self):
         if self.rank_by not in RANK_BY:

@@ -210,8 +210,8 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
     """`samples` through the physics stage (as `physics` asks), confidences, placement flags, the
     ranking (`candidates.rank_pool`, with the model's `confidence_vina_weight`) and PoseBusters'
     checks of the ranked poses (`candidates.validity_checked`): `dock`'s result. `model` is the
-    one that sampled them (its confidence model and pose ranker are used). ValueError for a search without a pocket or a physics stage on a
-    receptor given in memory."""
+    one that sampled them (its confidence model and pose ranker are used). ValueError for a
+    search without a pocket or a physics stage on a receptor given in memory."""
     report = progress or (lambda line: None)
     clock = Stopwatch()
     pocket, receptor, graph, pool = samples.pocket, samples.receptor, samples.graph, samples.pool

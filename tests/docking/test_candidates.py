@@ -76,6 +76,7 @@ def test_the_learned_ranking_is_the_logit_minus_the_weighted_vina_score():
     assert learned_score(0.5, -6.0, 0.5) == pytest.approx(3.0)
     assert learned_score(1 / (1 + math.exp(-2.0)), -4.0, 1.0) == pytest.approx(6.0)
     assert math.isnan(learned_score(0.5, math.nan, 1.0)) and learned_score(1.0, -5.0, 1.0) == math.inf
+    assert math.isnan(learned_score(math.nan, -5.0, 1.0))  # no confidence model: ranked after the others
     pool = [pose(0, 0.5, vina=-6.0), pose(1, 0.9, vina=-3.0), pose(2, 0.5, vina=-7.0)]  # logits 0, 2.2, 0
     assert [p.sample for p in ranked(pool, "learned", invalid_last=True, vina_weight=1.0)] == [2, 0, 1]
     assert [p.sample for p in ranked(pool, "learned", invalid_last=True, vina_weight=0.1)] == [1, 2, 0]
