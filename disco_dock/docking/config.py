@@ -249,7 +249,7 @@ class PhysicsConfig(Settings):
     confidence model's), "learned" (a confidence model trained to correct Vina's ranking,
     `TrainingConfig.confidence_vina_weight` w: its logit minus w x Vina's score,
     `candidates.learned_score`; opt-in: on validation pools it ranked above the consensus, on
-    Astex's below, `benchmarks/results/ranker/README.md`), "consensus" (Vina + `consensus_weight`
+    Astex's and the time-split test's below, `benchmarks/results/ranker/README.md`), "consensus" (Vina + `consensus_weight`
     x Vinardo, lowest first; poses Vinardo did not score after, by Vina's score), "vina" (score,
     lowest first), "sample" (diffusion samples, then Vina's poses, in their order); "auto": the
     consensus when every pose has Vina's score and some Vinardo's, else Vina's score when the

@@ -221,6 +221,13 @@ def test_confidence_stage_learns_from_decoys(splits: dict[str, Path], score_run:
                           read_config_file(run_dir / "config.json", stored=True), crystal_refined=False)  # fmt: skip
 
 
+def test_a_limit_on_the_confidence_complexes_is_announced(splits: dict[str, Path], score_run: Path, tmp_path: Path):
+    decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2, "1s3v": 5, "1of6": 3})
+    paths = RunPaths(splits["cache"], splits["train"], splits["val"], tmp_path / "run", score_run, (decoys,))
+    with pytest.warns(UserWarning, match=f"first 1 of the {len(TRAIN)} training complexes"):
+        train("confidence", paths, tiny_config(tmp_path, validation_complexes=1, confidence_epochs=1, confidence_complexes=1))
+
+
 def test_the_pool_loss_trains_a_pool_per_step_and_reports_the_vina_corrected_ranking(splits: dict[str, Path], score_run: Path, tmp_path: Path):
     decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2, "1s3v": 5, "1of6": 3})
     run_dir = tmp_path / "run"

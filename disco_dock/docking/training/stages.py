@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,8 @@ def train_confidence(config: DockingConfig, paths: RunPaths, procs: Processes) -
         raise TrainingError("confidence_pool_loss needs candidate pools: give --decoys")
     val_count = min(training.validation_complexes, len(val_set))
     train_count = min(training.confidence_complexes or len(train_set), len(train_set))
+    if train_count < len(train_set):
+        warnings.warn(f"the confidence model learns from the first {train_count} of the {len(train_set)} training complexes (confidence_complexes)", stacklevel=2)
     kind = "-decoys" if paths.decoys else ""  # docked poses and decoy pools never share a folder
     folders = {split: paths.run_dir / POSES_DIR / f"{split}{kind}" for split in ("train", "val")}
     if paths.decoys:
