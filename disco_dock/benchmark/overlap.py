@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output path without suffix")
     args = parser.parse_args(argv)
     try:
-        groups = {subset.name: read_ids(subset.ids) for subset in map(Subset.parse, args.group)}
+        subsets = [Subset.parse(text) for text in args.group]
+        if len({subset.name for subset in subsets}) < len(subsets):
+            raise ValueError("--group: each group needs its own NAME")
+        groups = {subset.name: read_ids(subset.ids) for subset in subsets}
         proteins = {source.name: source.protein for folder in args.data_dir for source in discover_complexes(folder)}
         train = [name for path in args.train for name in read_ids(path)]
         missing = [name for name in (*train, *(n for names in groups.values() for n in names)) if name not in proteins]
