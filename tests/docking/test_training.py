@@ -3,6 +3,7 @@ every stage writes its part of model.pt, DDP runs on two CPU processes, the CLI 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from disco_dock.core.training import seed_everything
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.data import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND
-from disco_dock.docking.decoys import ComplexDecoys, DecoyConfig, save_decoys
+from disco_dock.docking.decoys import ComplexDecoys, DecoyConfig, decoy_path, load_decoys, save_decoys
 from disco_dock.docking.diffusion.noising import noise_batch as objectives_noise
 from disco_dock.docking.diffusion.noising import score_matching_loss
 from disco_dock.docking.training import (
@@ -268,6 +269,21 @@ def test_decoys_in_another_atom_order_are_left_out_with_a_warning(splits: dict[s
     with pytest.warns(UserWarning, match="1ia1 \\(atoms differ from the cache's\\)"):
         poses_from_decoys(ComplexDataset(splits["cache"], names=["1ia1"]), 1, [decoys], tmp_path / "poses", config, crystal_refined=True)
     assert not list((tmp_path / "poses").glob("*.pt"))
+
+
+def test_decoys_far_from_the_crystal_pose_are_kept_and_poses_with_a_broken_bond_left_out(splits: dict[str, Path], tmp_path: Path):
+    """The atom order is judged by the bonds: a refined crystal pose 3 A away (Vina's minimum off
+    the crystal pose) keeps the complex; a pose with a stretched bond is left out on its own."""
+    decoys = fake_decoys(splits["cache"], tmp_path / "decoys", {"1ia1": 2})
+    stored = load_decoys(decoy_path(decoys, "1ia1"))
+    positions = stored.positions + np.float32(3.0)
+    positions[1, 0] += 2.0  # the first Vina pose: its first atom pulled 2 A off its bonds
+    save_decoys(dataclasses.replace(stored, positions=positions), decoys, DecoyConfig())
+    config = read_config_file(tiny_config(tmp_path, mode="pocket"))
+    with pytest.warns(UserWarning, match="bond stretched or shrunk by over 0.75 A left out: 1ia1 \\(1 of 5\\)"):
+        poses_from_decoys(ComplexDataset(splits["cache"], names=["1ia1"]), 1, [decoys], tmp_path / "poses", config, crystal_refined=True)
+    kept = torch.load(tmp_path / "poses" / "1ia1.pt", weights_only=True)["rmsd"]
+    assert torch.equal(kept, torch.from_numpy(np.delete(stored.rmsds, 1)))
 
 
 @pytest.mark.slow

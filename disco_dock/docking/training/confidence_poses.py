@@ -23,10 +23,9 @@ from disco_dock.core.training import progress
 from disco_dock.docking.bundle import DockingModel
 from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
-from disco_dock.docking.data.graph import LIGAND
+from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND
 from disco_dock.docking.decoys import CANDIDATE_SOURCES, CRYSTAL_REFINED, ComplexDecoys, decoy_path, load_decoys
 from disco_dock.docking.pocket import crop_to_pocket
-from disco_dock.docking.rmsd import plain_rmsd
 from disco_dock.docking.sampling import sample_poses
 from disco_dock.docking.training.runs import TrainingError
 from disco_dock.docking.training.views import SUCCESS_RMSD, generators, ligand_rmsd, placed_at_centre, training_radius, training_view
@@ -78,9 +77,8 @@ def poses_from_decoys(
 
     Complexes with a pose file are kept as they are (TrainingError when the folder's poses were
     taken from other decoy folders or settings); those without decoys are left out, and so, with a
-    warning, are those whose decoys cannot be read or do not match the cached graph (another atom
-    count, or a refined crystal pose more than `SUCCESS_RMSD` from the cached crystal pose: another
-    atom order)."""
+    warning, are those whose decoys cannot be read or do not match the cached graph (`_bonds_kept`:
+    another atom count or atom order), and single poses whose bonds are broken."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = {"decoys": [str(root) for root in decoys], "crystal_refined": crystal_refined}
     settings_file = folder / DECOY_SETTINGS_FILE
@@ -88,7 +86,7 @@ def poses_from_decoys(
         raise TrainingError(f"{folder} holds poses from other decoys or settings ({settings_file.read_text().strip()}): use another --out")
     settings_file.write_text(json.dumps(settings) + "\n")
     sources = (*CANDIDATE_SOURCES, *([CRYSTAL_REFINED] if crystal_refined else []))
-    left_out = []
+    left_out, broken = [], []
     for index, name in enumerate(dataset.names[:count]):
         stored = next((path for path in (decoy_path(root, name) for root in decoys) if path.is_file()), None)
         if stored is None or pose_file(folder, name).exists():
@@ -99,10 +97,14 @@ def poses_from_decoys(
             left_out.append(f"{name} (unreadable: {type(error).__name__})")
             continue
         graph = dataset[index]
-        if not _matches(pool, graph[LIGAND].crystal_pos.numpy()):
+        kept = _bonds_kept(pool, graph)
+        refined = np.array([source == CRYSTAL_REFINED for source in pool.sources])
+        if kept is None or not kept[refined].all() or not kept.any():
             left_out.append(f"{name} (atoms differ from the cache's)")
             continue
-        keep = np.array([source in sources for source in pool.sources])
+        if not kept.all():
+            broken.append(f"{name} ({(~kept).sum()} of {len(kept)})")
+        keep = kept & np.array([source in sources for source in pool.sources])
         if not keep.any():
             continue
         centre = training_view(graph, config, generators(config.training.seed + index, torch.device("cpu"))[0]).centre[0]
@@ -113,15 +115,28 @@ def poses_from_decoys(
         _write_poses(folder, name, record)
     if left_out:
         warnings.warn(f"{len(left_out)} complexes' decoys left out: {', '.join(left_out)}", stacklevel=2)
+    if broken:
+        warnings.warn(f"decoy poses with a bond stretched or shrunk by over {BOND_TOLERANCE} A left out: {', '.join(broken)}", stacklevel=2)
 
 
-def _matches(pool: ComplexDecoys, crystal: np.ndarray) -> bool:
-    """Whether decoy positions are in the atom order of the cached crystal pose `crystal` (N, 3):
-    the same atom count and, where the pool has it, its refined crystal pose near `crystal`."""
+BOND_TOLERANCE = 0.75
+"""How far (A) a decoy pose's bond may differ from the cached crystal pose's and still count as the
+same bond. Poses keep bond lengths (Vina moves torsions only), but Vina's poses start from an RDKit
+conformer, whose bonds differ from the crystal's by up to about 0.35 A; atoms in another order put a
+bond between atoms at least about 2.3 A apart."""
+
+
+def _bonds_kept(pool: ComplexDecoys, graph: HeteroData) -> np.ndarray | None:
+    """Per pose of `pool`, whether its atoms, read in the cached graph's atom order, keep every
+    bond length of the cached crystal pose within `BOND_TOLERANCE`; None for another atom count.
+    This tests the atom order itself: a refined crystal pose may move well over 2 A from the
+    crystal pose, and a symmetric ligand's atoms may come in a symmetric order (the same graph)."""
+    crystal = graph[LIGAND].crystal_pos.numpy()
     if pool.positions.shape[1] != len(crystal):
-        return False
-    refined = [index for index, source in enumerate(pool.sources) if source == CRYSTAL_REFINED]
-    return bool((plain_rmsd(pool.positions[refined], crystal) < SUCCESS_RMSD).all())
+        return None
+    first, second = graph[LIGAND_BOND].edge_index.numpy()
+    lengths = np.linalg.norm(pool.positions[:, first] - pool.positions[:, second], axis=-1)
+    return (np.abs(lengths - np.linalg.norm(crystal[first] - crystal[second], axis=-1)) <= BOND_TOLERANCE).all(axis=1)
 
 
 class DockedPoses(Dataset):
