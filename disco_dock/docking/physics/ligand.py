@@ -23,6 +23,13 @@ from disco_dock.docking.data.errors import DataError
 from disco_dock.docking.physics.errors import PhysicsError
 from disco_dock.docking.physics.receptor import VINA_TYPES
 
+BOND_TOLERANCE = 0.75
+"""How far (A) a pose's bond may differ from its reference conformer's and still count as the same
+bond. Vina moves torsions only, so its poses keep the bond lengths of the conformer they started
+from, except where it closes a macrocycle's ring that meeko opened (poses with the ring left open
+stretch that bond by 1-9 A). Against a crystal pose: RDKit conformers' bonds differ from the
+crystal's by up to about 0.35 A, while atoms in another order put a bond between atoms at least
+about 2.3 A apart."""
 LIGAND_TYPES = VINA_TYPES | frozenset(["G0", "G1", "G2", "G3", "CG0", "CG1", "CG2", "CG3"])
 """Atom types Vina accepts in a ligand: `VINA_TYPES` and meeko's macrocycle closure atoms."""
 
@@ -100,6 +107,19 @@ def poses_from_pdbqt(pdbqt: str, reference: Chem.Mol) -> list[Chem.Mol]:
     except DataError as error:
         raise PhysicsError(f"Vina's pose does not match the input molecule: {error.reason}") from error
     return [with_positions(heavy, pose) for pose in positions]
+
+
+def bonds_kept(poses: np.ndarray, reference: np.ndarray, bonds: np.ndarray, tolerance: float = BOND_TOLERANCE) -> np.ndarray:
+    """Per pose of `poses` (P, N, 3), whether every bond (`bonds`, (B, 2) atom indices) keeps the
+    length it has in `reference` (N, 3) within `tolerance` (A)."""
+    first, second = np.asarray(bonds, dtype=np.int64).reshape(-1, 2).T
+    lengths = np.linalg.norm(poses[:, first] - poses[:, second], axis=-1)
+    return (np.abs(lengths - np.linalg.norm(reference[first] - reference[second], axis=-1)) <= tolerance).all(axis=1)
+
+
+def heavy_bonds(mol: Chem.Mol) -> np.ndarray:
+    """The bonds of `mol`'s heavy-atom molecule (`heavy_atoms`) as (B, 2) atom indices."""
+    return np.array([(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()) for bond in heavy_atoms(mol).GetBonds()], dtype=np.int64).reshape(-1, 2)
 
 
 def with_positions(mol: Chem.Mol, positions: np.ndarray) -> Chem.Mol:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from rdkit.Chem import rdMolAlign
 
 from disco_dock.docking.pocket import Box
 from disco_dock.docking.physics.errors import PhysicsError
-from disco_dock.docking.physics.ligand import heavy_atoms, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
+from disco_dock.docking.physics.ligand import BOND_TOLERANCE, bonds_kept, heavy_atoms, heavy_bonds, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
 from disco_dock.docking.physics.pdb_lines import atom_positions, is_atom
 from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 
@@ -197,7 +198,8 @@ class VinaPocket:
         """Vina's docking from `mol`'s conformer: up to `num_poses` poses, best first.
 
         Poses scoring more than `energy_range` (kcal/mol) above the best are dropped (Vina's
-        command line uses 3; the default keeps all). A `seed` other than the pocket's costs one
+        command line uses 3; the default keeps all), and so are poses with a broken bond
+        (`intact_poses`: a macrocycle's ring that Vina left open), with a warning. A `seed` other than the pocket's costs one
         more map computation (Vina fixes the seed when it is created).
         """
         pdbqt = ligand_pdbqt(mol)
@@ -212,4 +214,19 @@ class VinaPocket:
         engine.dock(exhaustiveness=exhaustiveness, n_poses=num_poses)
         poses = poses_from_pdbqt(engine.poses(n_poses=num_poses, energy_range=energy_range), mol)
         scores = engine.energies(n_poses=num_poses, energy_range=energy_range)[:, 0]
-        return [DockedPose(pose, float(score)) for pose, score in zip(poses, scores, strict=True)]
+        return intact_poses([DockedPose(pose, float(score)) for pose, score in zip(poses, scores, strict=True)], mol)
+
+
+def intact_poses(poses: Sequence[DockedPose], start: Chem.Mol) -> list[DockedPose]:
+    """The poses whose every bond keeps its length in `start` (the conformer Vina searched from)
+    within `BOND_TOLERANCE`, with a warning naming how many were left out. meeko opens a
+    macrocycle's ring for Vina's search and Vina closes it again by a penalty, which some poses
+    do not satisfy: such poses are not the molecule."""
+    if not poses:
+        return []
+    reference = heavy_atoms(start).GetConformer().GetPositions()
+    positions = np.stack([pose.mol.GetConformer().GetPositions() for pose in poses])
+    kept = bonds_kept(positions, reference, heavy_bonds(start))
+    if not kept.all():
+        warnings.warn(f"Vina's search: {(~kept).sum()} of {len(poses)} poses with a bond stretched by over {BOND_TOLERANCE} A (a ring left open) left out", stacklevel=2)
+    return [pose for pose, keep in zip(poses, kept, strict=True) if keep]

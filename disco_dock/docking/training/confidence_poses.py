@@ -25,6 +25,7 @@ from disco_dock.docking.config import POCKET, DockingConfig, SamplingConfig
 from disco_dock.docking.data.dataset import ComplexDataset
 from disco_dock.docking.data.graph import LIGAND, LIGAND_BOND
 from disco_dock.docking.decoys import CANDIDATE_SOURCES, CRYSTAL_REFINED, ComplexDecoys, decoy_path, load_decoys
+from disco_dock.docking.physics.ligand import BOND_TOLERANCE, bonds_kept
 from disco_dock.docking.pocket import crop_to_pocket
 from disco_dock.docking.sampling import sample_poses
 from disco_dock.docking.training.runs import TrainingError
@@ -119,13 +120,6 @@ def poses_from_decoys(
         warnings.warn(f"decoy poses with a bond stretched or shrunk by over {BOND_TOLERANCE} A left out: {', '.join(broken)}", stacklevel=2)
 
 
-BOND_TOLERANCE = 0.75
-"""How far (A) a decoy pose's bond may differ from the cached crystal pose's and still count as the
-same bond. Poses keep bond lengths (Vina moves torsions only), but Vina's poses start from an RDKit
-conformer, whose bonds differ from the crystal's by up to about 0.35 A; atoms in another order put a
-bond between atoms at least about 2.3 A apart."""
-
-
 def _bonds_kept(pool: ComplexDecoys, graph: HeteroData) -> np.ndarray | None:
     """Per pose of `pool`, whether its atoms, read in the cached graph's atom order, keep every
     bond length of the cached crystal pose within `BOND_TOLERANCE`; None for another atom count.
@@ -134,9 +128,7 @@ def _bonds_kept(pool: ComplexDecoys, graph: HeteroData) -> np.ndarray | None:
     crystal = graph[LIGAND].crystal_pos.numpy()
     if pool.positions.shape[1] != len(crystal):
         return None
-    first, second = graph[LIGAND_BOND].edge_index.numpy()
-    lengths = np.linalg.norm(pool.positions[:, first] - pool.positions[:, second], axis=-1)
-    return (np.abs(lengths - np.linalg.norm(crystal[first] - crystal[second], axis=-1)) <= BOND_TOLERANCE).all(axis=1)
+    return bonds_kept(pool.positions, crystal, graph[LIGAND_BOND].edge_index.numpy().T)
 
 
 class DockedPoses(Dataset):

@@ -9,7 +9,7 @@ from rdkit.Chem import AllChem, rdMolAlign
 
 from disco_dock.docking.physics import PhysicsError, VinaPocket, check_poses, receptor_pdbqt
 from disco_dock.docking.physics.ligand import with_positions
-from disco_dock.docking.physics.pocket import VINA, VINARDO
+from disco_dock.docking.physics.pocket import VINA, VINARDO, DockedPose, intact_poses
 from disco_dock.docking.physics.refinement import rescored
 from disco_dock.docking.pocket import Box
 from tests.support.complexes import COMPLEXES, protein_path
@@ -159,3 +159,14 @@ def test_a_cropped_receptor_refuses_a_box_it_does_not_reach(pocket) -> None:
     with pytest.raises(PhysicsError) as error:
         here.move_to(Box(tuple(c + 30.0 for c in here.box.center), here.box.size))
     assert_one_line(error, "cropped for other boxes")
+
+
+def test_search_poses_with_a_broken_bond_are_left_out_with_a_warning() -> None:
+    start = Chem.AddHs(crystal("1ia1"), addCoords=True)
+    whole = crystal("1ia1")
+    positions = whole.GetConformer().GetPositions()
+    positions[0] += (0.0, 0.0, 2.0)  # the first atom pulled 2 A off its neighbours: an open ring
+    poses = [DockedPose(whole, -9.0), DockedPose(with_positions(whole, positions), -8.0), DockedPose(whole, -7.0)]
+    with pytest.warns(UserWarning, match="1 of 3 poses"):
+        kept = intact_poses(poses, start)
+    assert [pose.score for pose in kept] == [-9.0, -7.0]
