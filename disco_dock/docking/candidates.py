@@ -124,13 +124,18 @@ def learned_score(confidence: float, vina_score: float, vina_weight: float) -> f
     return logit - vina_weight * vina_score
 
 
-def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose]) -> str:
+def ranking_key(config: PhysicsConfig, has_confidence: bool, pool: Sequence[DockedPose], vina_weight: float = 0.0) -> str:
     """What `ranked` orders by: `config.rank_by`, with "auto" resolved (see `PhysicsConfig.rank_by`):
-    the consensus when every pose has Vina's score and some have Vinardo's, else Vina's score when
-    the pool has one, else the confidence when there is one, else sample order."""
+    "learned" when the confidence model was trained to correct Vina's ranking (`vina_weight` > 0)
+    and every pose has Vina's score, else the consensus when every pose has Vina's score and some
+    have Vinardo's, else Vina's score when the pool has one, else the confidence when there is one,
+    else sample order."""
     if config.rank_by != "auto":
         return config.rank_by
-    if pool and all(math.isfinite(pose.vina_score) for pose in pool) and any(math.isfinite(pose.vinardo_score) for pose in pool):
+    every_pose_scored = bool(pool) and all(math.isfinite(pose.vina_score) for pose in pool)
+    if every_pose_scored and has_confidence and vina_weight > 0:
+        return "learned"
+    if every_pose_scored and any(math.isfinite(pose.vinardo_score) for pose in pool):
         return "consensus"
     scored = any(math.isfinite(pose.vina_score) for pose in pool)
     if has_confidence and not scored:
@@ -154,7 +159,7 @@ def rank_pool(
     use_ranker = not vina_weight and ranker is not None and protein is not None and all(math.isfinite(pose.vina_score) for pose in pool)
     if use_ranker:
         pool = ranker_confidences(ranker, pool, protein)
-    key = ranking_key(config, has_confidence or use_ranker, pool)
+    key = ranking_key(config, has_confidence or use_ranker, pool, vina_weight)
     return ranked(pool, key, config.invalid_last, config.consensus_weight, vina_weight)
 
 

@@ -61,8 +61,13 @@ def test_consensus_ranking_weighs_vinardo_against_vina():
     assert [p.sample for p in ranked(unrescored, "consensus", invalid_last=True, consensus_weight=1.5)] == [1, 0, 4, 3, 2, 6, 5]
 
 
-def test_auto_ranking_uses_the_consensus_then_vina_scores_when_there_are_any():
+def test_auto_ranking_uses_a_learned_correction_then_the_consensus_then_vina_scores_when_there_are_any():
     scored, unscored = [pose(0, vina=-5.0)], [pose(0)]
+    both = [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-5.0)]
+    assert ranking_key(PhysicsConfig(), True, both, vina_weight=1.0) == "learned"
+    assert ranking_key(PhysicsConfig(), False, both, vina_weight=1.0) == "consensus"  # no confidence model
+    assert ranking_key(PhysicsConfig(), True, [*both, pose(2)], vina_weight=1.0) == "vina"  # a pose without Vina's score
+    assert ranking_key(PhysicsConfig(rank_by="consensus"), True, both, vina_weight=1.0) == "consensus"
     assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0)]) == "consensus"
     assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0), pose(1, vina=-5.0)]) == "consensus"
     assert ranking_key(PhysicsConfig(), True, [pose(0, vina=-5.0, vinardo=-4.0), pose(1)]) == "vina"
