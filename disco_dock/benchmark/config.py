@@ -21,10 +21,11 @@ METHOD_PHYSICS = {
 """disco-dock's methods by name and their physics stage: the learned model alone (confidence
 ranking); + Vina refinement and validity checks, ranked by Vina's score; + Vina's search poses
 as candidates (the run's search exhaustiveness and number of Vina poses), ranked as `predict`
-ranks by default (`PhysicsConfig.rank_by` "auto": the Vina + Vinardo consensus since 2026-12-06,
-Vina's score before). Records keep every pose's Vina score (and Vinardo's, for Vina's
-`vinardo_poses` best since 2026-12-07) and confidence (the pose ranker's, when the model has
-one), so the summary also gives
+ranks by default (`PhysicsConfig.rank_by` "auto": with the pocket bundle shipped since
+2026-12-08 its confidence model as a correction to Vina's score, the Vina + Vinardo consensus
+from 2026-12-06, Vina's score before). Records keep every pose's Vina score (and Vinardo's, for
+Vina's `vinardo_poses` best since 2026-12-07) and confidence (the confidence model's, or the pose
+ranker's when the model had one), so the summary also gives
 top-1 of the same pool ranked by Vina's score. The physics variants run PoseBusters' full "dock"
 checks, internal energy included (`predict` leaves it out by default), as every record since
 the checks came in did."""
