@@ -279,7 +279,7 @@ def train_ranker(
     train_split: Path = typer.Option(..., help="File of training complex names, one per line."),
     val_split: Path = typer.Option(..., help="File of validation complex names, one per line."),
     out: Path = typer.Option(..., help="Run folder: pools/, ranker.ckpt, metrics.jsonl, summary.json, ranker.pt. Run again to resume."),
-    into: Path = typer.Option(None, help="Model file to add the trained ranker to (predict then ranks with it)."),
+    into: Path = typer.Option(None, help="Model file to add the trained ranker to (predict ranks with it under --rank-by confidence)."),
     epochs: int = typer.Option(None, min=1, help="Epochs [default: RankerConfig's]."),
 ) -> None:
     """Train the pose ranker of the physics stage on labelled decoys; report how it ranks against Vina's score."""

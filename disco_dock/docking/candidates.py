@@ -5,7 +5,8 @@ search poses (pocket mode), refines every diffusion pose with Vina's local optim
 own poses come out of its search already optimised), scores all with Vina and Vina's best with
 Vinardo. With
 a trained pose ranker, `ranker_confidences` gives every pose its probability of being right;
-`ranked` orders the pool (by confidence, the Vina + Vinardo consensus, Vina score or sample
+`ranked` orders the pool (by confidence, by a confidence model's correction to Vina's score
+("learned", the shipped pocket model's default), the Vina + Vinardo consensus, Vina score or sample
 order) and numbers the ranks; `validity_checked` then runs PoseBusters' checks on the ranked
 poses and, with `PhysicsConfig.invalid_last`, moves those that fail after the others.
 """

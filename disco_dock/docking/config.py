@@ -224,7 +224,9 @@ class PhysicsConfig(Settings):
     and ranked last, as is one whose centroid lies outside the given box (`docking.placement`)."""
     vinardo: bool = True
     """Score the final poses with Vinardo as well (`physics.refinement.rescored`; the
-    `vinardo_poses` best by Vina), for the consensus ranking; only when Vina runs."""
+    `vinardo_poses` best by Vina), for the consensus ranking; only when Vina runs. With the
+    shipped pocket model the default ranking ("learned") does not use them: they are reported,
+    at the cost of one more receptor preparation, maps and 0.06-0.22 CPU s per pose."""
     vinardo_poses: int = 8
     """Vinardo scores only this many poses, those with the lowest Vina scores (the others keep a
     NaN Vinardo score and rank after them, by Vina's score): Vina sets up a table over every pair
@@ -257,9 +259,12 @@ class PhysicsConfig(Settings):
     pipeline pools (`benchmarks/results/ranker/README.md`, seventh part): the learned ranking
     45.1 % top-1 < 2 A on the 71 validation complexes (consensus 40.8 %, Vina's score 36.6 %), on
     Astex 67.1 % (62.4 / 65.9 %), on the time-split test's first 164 complexes 36.6 % (36.6 /
-    34.8 %). Auto prefers the scores to the shipped pose ranker as measured: on Astex's 85 pools
-    of refined samples and Vina's search poses, in one run, Vina's score put 65.9 % of top-1 poses
-    under 2 A and the ranker 61.2 % (`benchmarks/results/astex-pipeline` as of commit feeda2f)."""
+    34.8 %). Auto prefers the scores to a pose ranker (`docking.ranking`; none is shipped now):
+    on Astex's 85 pools of refined samples and Vina's search poses, in one run, Vina's score put
+    65.9 % of top-1 poses under 2 A and the ranker then shipped 61.2 %
+    (`benchmarks/results/astex-pipeline` as of commit feeda2f). Without Vina's scores (no physics
+    stage) a model trained so ranks by its confidence: on Astex's unrefined samples 1.2 %,
+    against 2.4 % in sample order (one complex)."""
 
     def __post_init__(self):
         if self.rank_by not in RANK_BY:

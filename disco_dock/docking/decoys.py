@@ -56,7 +56,8 @@ class DecoyConfig(Settings):
     exhaustiveness: int = 4
     """Vina's search effort (its default is 8; 4 halves the time and still finds most binding modes)."""
     num_poses: int = 20
-    """At most this many Vina poses per complex (all kept, whatever their score)."""
+    """At most this many Vina poses per complex (all kept, whatever their score, but those with a
+    broken bond: `physics.pocket.intact_poses`)."""
     box_padding: float = BOX_PADDING
     """Box edge = the crystal ligand's extent + this (A, per axis), as the benchmark's boxes."""
     time_cap_s: float = 120.0

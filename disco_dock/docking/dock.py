@@ -210,7 +210,8 @@ def finish(samples: Samples, model: DockingModel, physics: PhysicsConfig = Physi
     """`samples` through the physics stage (as `physics` asks), confidences, placement flags, the
     ranking (`candidates.rank_pool`, with the model's `confidence_vina_weight`) and PoseBusters'
     checks of the ranked poses (`candidates.validity_checked`): `dock`'s result. `model` is the
-    one that sampled them (its confidence model and pose ranker are used). ValueError for a
+    one that sampled them (its confidence model scores every pose; a pose ranker it holds
+    replaces those confidences unless the confidence model corrects Vina's ranking). ValueError for a
     search without a pocket or a physics stage on a receptor given in memory."""
     report = progress or (lambda line: None)
     clock = Stopwatch()

@@ -177,12 +177,13 @@ def test_poses_are_checked_in_rank_order_until_one_passes_and_the_top_pose_is_wh
 
 def test_dock_ranks_by_a_confidence_that_corrects_vina_even_with_a_pose_ranker(model_files):
     """A confidence model trained with `confidence_vina_weight` w: every pose's confidence is its
-    probability, sigmoid(logit), and `rank_by="learned"` orders the pool by logit - w x Vina's
-    score, here not the order of Vina's score; the bundle's pose ranker does not replace it."""
+    probability, sigmoid(logit), and the default ranking ("auto", as `predict`'s) orders the pool by
+    logit - w x Vina's score, here not the order of Vina's score; the bundle's pose ranker does
+    not replace it."""
     model = DockingModel.load(model_files[POCKET])
     model.ranker, model.confidence = build_ranker(model.config), CentroidHeight()
     model.config = model.config.replace(training={"confidence_pool_loss": 1.0, "confidence_vina_weight": 0.5})
-    result = docked(model, PhysicsConfig(vina_exhaustiveness=1, vina_poses=4, check_validity=False, rank_by="learned"))
+    result = docked(model, PhysicsConfig(vina_exhaustiveness=1, vina_poses=4, check_validity=False))
     for pose in result.poses:
         assert pose.confidence == pytest.approx(1 / (1 + math.exp(-pose.mol.GetConformer().GetPositions().mean(axis=0)[2])), rel=1e-6)
     unflagged = [pose for pose in result.poses if not pose.flag]

@@ -9,7 +9,8 @@ scores), or for every atom type without one; afterwards, per pose:
 * `refine(mol)`: Vina's local optimisation (BFGS over position, orientation and torsions: bond
   lengths, angles, ring shapes and chirality stay as they are);
 * `search(mol, ...)`: Vina's Monte-Carlo docking from the molecule's conformer (its bond
-  lengths, angles and rings; position, orientation and torsions are searched).
+  lengths, angles and rings; position, orientation and torsions are searched); poses with a
+  broken bond (`intact_poses`) are left out.
 
 Poses leaving the box: Vina only has maps inside the box, and on a ligand outside them it ends
 the whole process. So `score` and `refine` check every atom Vina models (heavy atoms and polar
@@ -221,12 +222,13 @@ def intact_poses(poses: Sequence[DockedPose], start: Chem.Mol) -> list[DockedPos
     """The poses whose every bond keeps its length in `start` (the conformer Vina searched from)
     within `BOND_TOLERANCE`, with a warning naming how many were left out. meeko opens a
     macrocycle's ring for Vina's search and Vina closes it again by a penalty, which some poses
-    do not satisfy: such poses are not the molecule."""
+    do not satisfy: such poses are not the molecule. The poses hold `heavy_atoms(start)`'s atoms
+    in its order, as `search` returns them."""
     if not poses:
         return []
     reference = heavy_atoms(start).GetConformer().GetPositions()
     positions = np.stack([pose.mol.GetConformer().GetPositions() for pose in poses])
     kept = bonds_kept(positions, reference, heavy_bonds(start))
     if not kept.all():
-        warnings.warn(f"Vina's search: {(~kept).sum()} of {len(poses)} poses with a bond stretched by over {BOND_TOLERANCE} A (a ring left open) left out", stacklevel=2)
+        warnings.warn(f"Vina's search: {(~kept).sum()} of {len(poses)} poses with a bond stretched or shrunk by over {BOND_TOLERANCE} A left out", stacklevel=3)
     return [pose for pose, keep in zip(poses, kept, strict=True) if keep]
