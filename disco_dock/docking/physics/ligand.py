@@ -117,9 +117,9 @@ def bonds_kept(poses: np.ndarray, reference: np.ndarray, bonds: np.ndarray, tole
     return (np.abs(lengths - np.linalg.norm(reference[first] - reference[second], axis=-1)) <= tolerance).all(axis=1)
 
 
-def heavy_bonds(mol: Chem.Mol) -> np.ndarray:
-    """The bonds of `mol`'s heavy-atom molecule (`heavy_atoms`) as (B, 2) atom indices."""
-    return np.array([(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()) for bond in heavy_atoms(mol).GetBonds()], dtype=np.int64).reshape(-1, 2)
+def bond_indices(mol: Chem.Mol) -> np.ndarray:
+    """The bonds of `mol` as (B, 2) atom indices."""
+    return np.array([(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()) for bond in mol.GetBonds()], dtype=np.int64).reshape(-1, 2)
 
 
 def with_positions(mol: Chem.Mol, positions: np.ndarray) -> Chem.Mol:

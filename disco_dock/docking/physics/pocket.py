@@ -41,7 +41,7 @@ from rdkit.Chem import rdMolAlign
 
 from disco_dock.docking.pocket import Box
 from disco_dock.docking.physics.errors import PhysicsError
-from disco_dock.docking.physics.ligand import BOND_TOLERANCE, bonds_kept, heavy_atoms, heavy_bonds, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
+from disco_dock.docking.physics.ligand import BOND_TOLERANCE, bond_indices, bonds_kept, heavy_atoms, ligand_pdbqt, poses_from_pdbqt, with_hydrogens
 from disco_dock.docking.physics.pdb_lines import atom_positions, is_atom
 from disco_dock.docking.physics.receptor import ReceptorPDBQT, receptor_pdbqt
 
@@ -226,9 +226,9 @@ def intact_poses(poses: Sequence[DockedPose], start: Chem.Mol) -> list[DockedPos
     in its order, as `search` returns them."""
     if not poses:
         return []
-    reference = heavy_atoms(start).GetConformer().GetPositions()
+    heavy = heavy_atoms(start)
     positions = np.stack([pose.mol.GetConformer().GetPositions() for pose in poses])
-    kept = bonds_kept(positions, reference, heavy_bonds(start))
+    kept = bonds_kept(positions, heavy.GetConformer().GetPositions(), bond_indices(heavy))
     if not kept.all():
         warnings.warn(f"Vina's search: {(~kept).sum()} of {len(poses)} poses with a bond stretched or shrunk by over {BOND_TOLERANCE} A left out", stacklevel=3)
     return [pose for pose, keep in zip(poses, kept, strict=True) if keep]
